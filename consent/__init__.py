@@ -1,0 +1,1 @@
+"""Participants (pseudonyms), the consent ledger, the review step and the publication gate."""

@@ -1,0 +1,13 @@
+"""Podcast workshop toolkit: record, transcribe, consent, anonymise, publish — offline.
+
+Importing this package first makes the process offline by construction: model hubs are
+told not to connect, onnxruntime's telemetry is switched off before it can be imported
+(onnxruntime >= 1.29 otherwise sends DNS lookups), and an audit hook refuses every socket
+connection that is not loopback or a Unix socket.
+"""
+
+from podcast.offline import enforce_offline
+
+__version__ = "0.1.0"
+
+enforce_offline()

@@ -1,0 +1,39 @@
+"""podcast demo"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from podcast.cli.common import console, err_console, escape, state
+from podcast.cli.render import hms, overview_table
+from podcast.demo import run_demo
+from podcast.overview import overview
+from podcast.workspace import Workspace
+
+
+def demo(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path(
+        "podcast-demo"
+    ),
+) -> None:
+    """Run the toolkit on a generated sample workshop (synthetic voices) in a new workspace."""
+    quiet = state(ctx).quiet
+
+    def step(message: str) -> None:
+        if not quiet:
+            err_console().print(f"[cyan]→[/] {message}")
+
+    result = run_demo(directory, on_step=step)
+    out = console()
+    duration = hms(result.duration_s)
+    out.print(f"Imported session {result.session_id}: {result.channels} channels, {duration}")
+    out.print(overview_table(overview(Workspace.open(result.workspace))))
+    out.print(f"Workspace: {escape(str(result.workspace))}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

@@ -1,0 +1,65 @@
+"""podcast participant add|list|rename|retire"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from consent import participants
+from podcast.cli.common import PodcastGroup, console, escape, state
+
+app = typer.Typer(
+    cls=PodcastGroup,
+    no_args_is_help=True,
+    help="Participants, known by pseudonyms only (never real names).",
+)
+
+NameArg = Annotated[str, typer.Argument(help="Pseudonym (1-40 printable characters).")]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context, names: Annotated[list[str], typer.Argument(help="One or more pseudonyms.")]
+) -> None:
+    """Register participants by pseudonym."""
+    ws = state(ctx).workspace()
+    for name in names:
+        person = participants.add(ws, name)
+        console().print(f"Added [bold]{escape(person.pseudonym)}[/]")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Include retired participants.")] = False,
+) -> None:
+    """List participants."""
+    ws = state(ctx).workspace()
+    people = participants.list_all(ws, include_retired=all_)
+    if not people:
+        console().print("No participants yet. Add one with: podcast participant add NAME")
+        return
+    table = Table("Pseudonym", "ID", "Status")
+    for person in people:
+        table.add_row(
+            escape(person.pseudonym), person.id, "retired" if person.retired else "active"
+        )
+    console().print(table)
+
+
+@app.command("rename")
+def rename(ctx: typer.Context, old: NameArg, new: NameArg) -> None:
+    """Change a pseudonym (her history follows her)."""
+    ws = state(ctx).workspace()
+    person = participants.rename(ws, old, new)
+    console().print(f"Renamed to [bold]{escape(person.pseudonym)}[/]")
+
+
+@app.command("retire")
+def retire(ctx: typer.Context, name: NameArg) -> None:
+    """Retire a participant: she joins no new session; her history and decisions are kept."""
+    ws = state(ctx).workspace()
+    person = participants.retire(ws, name)
+    console().print(f"Retired [bold]{escape(person.pseudonym)}[/]")

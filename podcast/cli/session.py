@@ -1,0 +1,113 @@
+"""podcast session new|list|show|import"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from podcast.cli.common import PodcastGroup, SessionArg, console, escape, progress_bar, state
+from podcast.cli.render import hms
+from sessions import importer, sessions
+from sessions.sessions import Take
+
+app = typer.Typer(cls=PodcastGroup, no_args_is_help=True, help="Workshop sessions and their takes.")
+
+
+@app.command("new")
+def new(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="Session title.")],
+    participant: Annotated[
+        list[str], typer.Option("--participant", "-p", help="A participant's pseudonym (repeat).")
+    ],
+    facilitator: Annotated[str | None, typer.Option(help="The facilitator's pseudonym.")] = None,
+    language: Annotated[str, typer.Option(help="Spoken language: auto, en, fr, ...")] = "auto",
+) -> None:
+    """Create a session with its participants."""
+    ws = state(ctx).workspace()
+    session = sessions.create(ws, title, participant, facilitator=facilitator, language=language)
+    console().print(f"Created session [bold]{session.id}[/]: {escape(session.title)}")
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List sessions."""
+    ws = state(ctx).workspace()
+    items = sessions.list_all(ws)
+    if not items:
+        console().print(
+            "No sessions yet. Create one with: podcast session new TITLE --participant NAME"
+        )
+        return
+    table = Table("ID", "Title", "Language", "Participants", "Takes", "Duration")
+    for item in items:
+        table.add_row(
+            str(item.id),
+            escape(item.title),
+            item.language,
+            escape(", ".join(p.pseudonym for p in item.participants)),
+            str(len(item.takes)),
+            hms(item.duration_s),
+        )
+    console().print(table)
+
+
+def _takes_table(takes: tuple[Take, ...] | list[Take]) -> Table:
+    table = Table("Take", "Origin", "Channels", "Rate", "Duration", "Speakers", "State")
+    for take in takes:
+        speakers = ", ".join(
+            f"{o.channel}={o.participant.pseudonym if o.participant else '?'}" for o in take.owners
+        )
+        table.add_row(
+            str(take.position),
+            take.origin,
+            str(take.channels),
+            f"{take.sample_rate_hz} Hz",
+            hms(take.duration_s),
+            escape(speakers),
+            take.state,
+        )
+    return table
+
+
+@app.command("show")
+def show(ctx: typer.Context, session_id: SessionArg) -> None:
+    """Show a session: participants and takes."""
+    ws = state(ctx).workspace()
+    session = sessions.get(ws, session_id)
+    out = console()
+    out.print(f"[bold]Session {session.id}[/]: {escape(session.title)}")
+    out.print(f"Language: {session.language}   Created: {session.created_at}")
+    out.print("Participants: " + escape(", ".join(p.pseudonym for p in session.participants)))
+    if session.facilitator:
+        out.print("Facilitator: " + escape(session.facilitator.pseudonym))
+    if session.takes:
+        out.print(_takes_table(session.takes))
+    else:
+        out.print("No takes yet: podcast session import ID FILE...")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    files: Annotated[
+        list[Path], typer.Argument(help="Audio files (WAV, FLAC, MP3, M4A, OGG, ...).")
+    ],
+    channel_map: Annotated[
+        str | None,
+        typer.Option("--channel-map", help="Who speaks on which channel: 1=NAME,2=NAME."),
+    ] = None,
+) -> None:
+    """Import recordings from a standalone recorder as lossless takes."""
+    ws = state(ctx).workspace()
+    mapping = importer.parse_channel_map(channel_map) if channel_map else None
+    with progress_bar(ctx, "Importing") as on_progress:
+        takes = importer.import_files(
+            ws, session_id, files, channel_map=mapping, on_progress=on_progress
+        )
+    console().print(f"Imported {len(takes)} take(s) into session {session_id}:")
+    console().print(_takes_table(takes))

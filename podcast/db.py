@@ -1,0 +1,111 @@
+"""The workspace's SQLite state database: WAL mode, versioned schema, migrations."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from podcast.errors import WorkspaceError
+
+# Each entry migrates the schema from version N to N+1 (index N). Never edit a released
+# migration: append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE participants (
+        id          TEXT PRIMARY KEY,
+        pseudonym   TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        retired_at  TEXT
+    );
+    CREATE UNIQUE INDEX participants_pseudonym ON participants (pseudonym COLLATE NOCASE);
+
+    CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        title       TEXT NOT NULL,
+        language    TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+
+    CREATE TABLE session_members (
+        session_id      INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        participant_id  TEXT NOT NULL REFERENCES participants (id),
+        role            TEXT NOT NULL CHECK (role IN ('participant', 'facilitator')),
+        position        INTEGER NOT NULL,
+        PRIMARY KEY (session_id, participant_id)
+    );
+
+    CREATE TABLE takes (
+        id              INTEGER PRIMARY KEY,
+        session_id      INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        position        INTEGER NOT NULL,
+        origin          TEXT NOT NULL CHECK (origin IN ('import', 'recording')),
+        relpath         TEXT NOT NULL UNIQUE,
+        channels        INTEGER NOT NULL,
+        sample_rate_hz  INTEGER NOT NULL,
+        frames          INTEGER NOT NULL,
+        source_sha256   TEXT,
+        state           TEXT NOT NULL DEFAULT 'complete'
+                        CHECK (state IN ('complete', 'recording', 'needs_recovery')),
+        created_at      TEXT NOT NULL
+    );
+
+    CREATE TABLE take_channels (
+        take_id         INTEGER NOT NULL REFERENCES takes (id) ON DELETE CASCADE,
+        channel         INTEGER NOT NULL,
+        participant_id  TEXT REFERENCES participants (id),
+        PRIMARY KEY (take_id, channel)
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the state database, migrating it to the current schema.
+
+    Raises WorkspaceError if the file is not a database or was made by a newer version.
+    """
+    try:
+        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise WorkspaceError(
+            f"The state database {path.name} cannot be opened: {exc}.",
+            hint="Restore state.db from a backup, or check the disk.",
+        ) from exc
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise WorkspaceError(
+            f"The state database has schema version {version}; "
+            f"this program knows {SCHEMA_VERSION}.",
+            hint="Upgrade the podcast toolkit to open this workspace.",
+        )
+    for target in range(version, SCHEMA_VERSION):
+        with transaction(conn):
+            for statement in _split_sql(MIGRATIONS[target]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {target + 1}")
+    return conn
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,149 @@
+"""Show settings (podcast.toml): defaults in one place, validated once, passed down."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from podcast.errors import InvalidInputError, SettingsError
+from podcast.fsutil import atomic_write_text
+from podcast.text import check_paragraph, check_title
+
+# Apple Podcasts top-level categories (the feed needs one).
+CATEGORIES = (
+    "Arts",
+    "Business",
+    "Comedy",
+    "Education",
+    "Fiction",
+    "Government",
+    "Health & Fitness",
+    "History",
+    "Kids & Family",
+    "Leisure",
+    "Music",
+    "News",
+    "Religion & Spirituality",
+    "Science",
+    "Society & Culture",
+    "Sports",
+    "Technology",
+    "True Crime",
+    "TV & Film",
+)
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_URL = re.compile(r"^https?://[^\s<>\"]+$")
+
+
+@dataclass(frozen=True)
+class ShowSettings:
+    """Everything podcast.toml holds, validated."""
+
+    title: str
+    language: str = "fr"
+    description: str = ""
+    author: str = ""
+    category: str = "Society & Culture"
+    explicit: bool = False
+    base_url: str = ""
+    owner_email: str = ""
+    artwork: str = ""
+    licence: str = "CC BY-NC-ND 4.0"
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+def _field_error(name: str, message: str, hint: str) -> SettingsError:
+    return SettingsError(f"podcast.toml: '{name}' {message}", hint=hint)
+
+
+def validate(settings: ShowSettings) -> None:
+    """Raise SettingsError naming the first invalid field."""
+    try:
+        check_title(settings.title, what="show title")
+        check_paragraph(settings.description, what="show description", max_bytes=4000)
+        if settings.author:
+            check_title(settings.author, what="author")
+        if settings.licence:
+            check_title(settings.licence, what="licence")
+    except InvalidInputError as exc:
+        raise SettingsError(f"podcast.toml: {exc.message}", hint=exc.hint) from None
+    if not _LANGUAGE.match(settings.language):
+        raise _field_error(
+            "language", f"is {settings.language!r}.", "Use an ISO 639 code such as 'fr' or 'en'."
+        )
+    if settings.category not in CATEGORIES:
+        raise _field_error(
+            "category",
+            f"is {settings.category!r}.",
+            "Use one of: " + ", ".join(CATEGORIES) + ".",
+        )
+    if settings.base_url and not _URL.match(settings.base_url):
+        raise _field_error(
+            "base_url",
+            f"is {settings.base_url!r}.",
+            "Use the public address of the published folder, e.g. https://example.org/podcast/",
+        )
+    if settings.owner_email and not _EMAIL.match(settings.owner_email):
+        raise _field_error(
+            "owner_email", f"is {settings.owner_email!r}.", "Use an address like name@example.org."
+        )
+    if settings.artwork and (
+        Path(settings.artwork).is_absolute() or ".." in Path(settings.artwork).parts
+    ):
+        raise _field_error(
+            "artwork",
+            f"is {settings.artwork!r}.",
+            "Give a path inside the workspace, e.g. assets/cover.png.",
+        )
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(ShowSettings)}
+
+
+def from_mapping(data: dict[str, Any]) -> ShowSettings:
+    """Build settings from a parsed TOML table; unknown keys and wrong types are errors."""
+    show = data.get("show", {})
+    if not isinstance(show, dict):
+        raise SettingsError("podcast.toml: [show] must be a table.", hint="See the README.")
+    for key, value in show.items():
+        field = _FIELDS.get(key)
+        if field is None:
+            raise _field_error(key, "is not a known setting.", "Known: " + ", ".join(_FIELDS) + ".")
+        expected = bool if field.type in ("bool", bool) else str
+        if not isinstance(value, expected):
+            raise _field_error(key, f"must be a {expected.__name__}.", "Fix podcast.toml.")
+    if "title" not in show:
+        raise _field_error("title", "is missing.", 'Add title = "..." under [show].')
+    return ShowSettings(**show)
+
+
+def load(path: Path) -> ShowSettings:
+    """Read and validate podcast.toml."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(
+            f"{path.name} is missing.", hint="Run 'podcast init' to create a workspace."
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(
+            f"podcast.toml cannot be read: {exc}.", hint="Fix its syntax."
+        ) from None
+    return from_mapping(data)
+
+
+def save(settings: ShowSettings, path: Path) -> None:
+    """Write podcast.toml atomically."""
+    text = "# Podcast workshop settings. Edit with care; 'podcast status' checks them.\n"
+    text += tomli_w.dumps({"show": dataclasses.asdict(settings)})
+    atomic_write_text(path, text)

@@ -1,0 +1,55 @@
+"""The one wrapper around espeak-ng: synthetic speech for the demo and the tests."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from podcast.errors import AudioError, ToolMissingError
+
+log = logging.getLogger(__name__)
+
+
+def espeak_binary() -> str:
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        raise ToolMissingError(
+            "espeak-ng is not installed.", hint="Install it with: sudo apt-get install espeak-ng"
+        )
+    return binary
+
+
+def synthesize(
+    text: str, *, voice: str = "en", speed_wpm: int = 150, pitch: int = 50
+) -> tuple[np.ndarray, int]:
+    """Speak *text* with espeak-ng; returns mono float32 samples and the sample rate."""
+    with tempfile.TemporaryDirectory(prefix="podcast-speech-") as tmp:
+        out = Path(tmp) / "speech.wav"
+        command = [
+            espeak_binary(),
+            "-v",
+            voice,
+            "-s",
+            str(speed_wpm),
+            "-p",
+            str(pitch),
+            "-w",
+            str(out),
+            "--",
+            text,
+        ]
+        log.debug("running espeak-ng -v %s", voice)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0 or not out.exists():
+            raise AudioError(
+                f"espeak-ng failed for voice {voice!r}: {result.stderr.strip()[-200:]}",
+                hint="Check the voice name with: espeak-ng --voices",
+            )
+        data, rate = sf.read(str(out), dtype="float32", always_2d=False)
+    return np.asarray(data, dtype=np.float32), int(rate)

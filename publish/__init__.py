@@ -1,0 +1,1 @@
+"""Anonymisation and redaction, episode assembly, loudness, encoding, tags and the feed."""

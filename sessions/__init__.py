@@ -1,0 +1,1 @@
+"""Devices, recording, import, recovery, transcription, transcripts and extracts."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: a fresh workspace, a CLI runner with a pinned width, audio makers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from consent import participants
+from podcast.settings import ShowSettings
+from podcast.workspace import Workspace
+from sessions import sessions
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    workspace = Workspace.create(tmp_path / "ws", ShowSettings(title="Test show", language="en"))
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def session_id(ws: Workspace) -> int:
+    for name in ("Amara", "Blessing", "Chidinma"):
+        participants.add(ws, name)
+    return sessions.create(ws, "Test session", ["Amara", "Blessing", "Chidinma"]).id
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "PODCAST_WORKSPACE": None})
+
+
+def tone(
+    freq_hz: float, seconds: float, rate_hz: int = 48_000, amplitude: float = 0.3
+) -> np.ndarray:
+    t = np.arange(int(seconds * rate_hz)) / rate_hz
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def multichannel_tones(channels: int, seconds: float = 1.0, rate_hz: int = 48_000) -> np.ndarray:
+    """One distinct tone per channel, so channel order can be checked."""
+    return np.stack([tone(220.0 * (c + 1), seconds, rate_hz) for c in range(channels)], axis=1)
+
+
+@pytest.fixture
+def wav_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ZOOM0001_Amara-real-name.wav"
+    sf.write(str(path), multichannel_tones(3), 48_000, subtype="PCM_16")
+    return path
+
+
+def ffmpeg_encode(source: Path, target: Path, *args: str) -> Path:
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(source),
+            *args,
+            str(target),
+        ],
+        check=True,
+    )
+    return target
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder nobody can write in: a read-only tmpfs as root, chmod 555 otherwise."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], check=True
+        )
+        try:
+            yield folder
+        finally:
+            subprocess.run(["umount", str(folder)], check=False)
+    else:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
