@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := espeak-ng ffmpeg libsndfile1 libportaudio2
 APT_TEST := $(APT_RUN)
 
-.PHONY: demo test lint format system-run system-test clean
+.PHONY: demo test lint format system-run system-test clean bench-transcribe
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -44,6 +44,11 @@ demo: system-run $(STAMP)
 test: system-test $(STAMP)
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+# Benchmarks print figures; they are not part of make test.
+bench-transcribe: system-test $(STAMP)
+	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8
+	$(BIN)/python benchmarks/transcribe.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

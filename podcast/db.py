@@ -58,6 +58,48 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (take_id, channel)
     );
     """,
+    # 2: transcripts (per take, resumable by chunk), their segments and words; markers.
+    """
+    CREATE TABLE transcripts (
+        take_id         INTEGER PRIMARY KEY REFERENCES takes (id) ON DELETE CASCADE,
+        model           TEXT NOT NULL,
+        language_option TEXT NOT NULL,
+        chunks_json     TEXT NOT NULL,
+        chunks_done     INTEGER NOT NULL DEFAULT 0,
+        status          TEXT NOT NULL CHECK (status IN ('running', 'done')),
+        reviewed_at     TEXT,
+        updated_at      TEXT NOT NULL
+    );
+
+    CREATE TABLE segments (
+        id          INTEGER PRIMARY KEY,
+        take_id     INTEGER NOT NULL REFERENCES takes (id) ON DELETE CASCADE,
+        chunk       INTEGER NOT NULL,
+        start_s     REAL NOT NULL,
+        end_s       REAL NOT NULL,
+        language    TEXT NOT NULL
+    );
+    CREATE INDEX segments_take ON segments (take_id, start_s);
+
+    CREATE TABLE words (
+        id              INTEGER PRIMARY KEY,
+        segment_id      INTEGER NOT NULL REFERENCES segments (id) ON DELETE CASCADE,
+        position        INTEGER NOT NULL,
+        start_s         REAL NOT NULL,
+        end_s           REAL NOT NULL,
+        text            TEXT NOT NULL,
+        probability     REAL NOT NULL,
+        participant_id  TEXT REFERENCES participants (id)
+    );
+    CREATE INDEX words_segment ON words (segment_id, position);
+
+    CREATE TABLE markers (
+        id          INTEGER PRIMARY KEY,
+        take_id     INTEGER NOT NULL REFERENCES takes (id) ON DELETE CASCADE,
+        time_s      REAL NOT NULL,
+        label       TEXT NOT NULL DEFAULT ''
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,9 +17,11 @@ import soundfile as sf
 from consent import participants
 from podcast import speech
 from podcast.errors import WorkspaceError
+from podcast.models import ModelStore
 from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
 from sessions import importer, sessions
+from sessions.transcribe import TranscribeOptions, transcribe_session
 
 DEMO_RATE_HZ = 48_000
 BLEED_DB = -20.0
@@ -51,6 +53,8 @@ class DemoResult:
     session_id: int
     duration_s: float
     channels: int
+    words: int
+    languages: dict[str, int]
 
 
 def _resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -96,8 +100,14 @@ def generate_workshop(
     return np.clip(audio, -1, 1), timeline
 
 
-def run_demo(root: Path, *, on_step: Callable[[str], None] | None = None) -> DemoResult:
-    """Create a demo workspace in *root*, generate a workshop and import it."""
+def run_demo(
+    root: Path,
+    store: ModelStore,
+    *,
+    on_step: Callable[[str], None] | None = None,
+    on_progress: Callable[[float, float], None] | None = None,
+) -> DemoResult:
+    """Create a demo workspace in *root*, generate a workshop, import and transcribe it."""
     step = on_step or (lambda _message: None)
     if (root / "podcast.toml").exists():
         raise WorkspaceError(
@@ -137,5 +147,20 @@ def run_demo(root: Path, *, on_step: Callable[[str], None] | None = None) -> Dem
     finally:
         with contextlib.suppress(OSError):
             source.unlink()
+    step("Transcribing it locally with the bundled Whisper model")
+    transcribed = transcribe_session(
+        ws,
+        session.id,
+        store,
+        TranscribeOptions(spoken_languages=ws.settings().spoken_languages),
+        on_progress=on_progress,
+    )
     ws.close()
-    return DemoResult(ws.root, session.id, takes[0].duration_s, takes[0].channels)
+    return DemoResult(
+        ws.root,
+        session.id,
+        takes[0].duration_s,
+        takes[0].channels,
+        transcribed.words,
+        transcribed.languages,
+    )

@@ -16,6 +16,7 @@ class SessionSummary:
     takes: int
     duration_s: float
     takes_needing_recovery: int
+    transcript: str  # "none", "partial", "done" or "reviewed"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,19 @@ class Overview:
     show_title: str
     sessions: tuple[SessionSummary, ...]
     blockers: tuple[str, ...]
+
+
+def _transcript_state(ws: Workspace, take_ids: list[int]) -> str:
+    if not take_ids:
+        return "none"
+    marks = ",".join("?" * len(take_ids))
+    rows = ws.conn.execute(
+        f"SELECT status, reviewed_at FROM transcripts WHERE take_id IN ({marks})", take_ids
+    ).fetchall()
+    done = [r for r in rows if r["status"] == "done"]
+    if len(done) < len(take_ids):
+        return "partial" if rows else "none"
+    return "reviewed" if all(r["reviewed_at"] for r in done) else "done"
 
 
 def overview(ws: Workspace) -> Overview:
@@ -40,10 +54,20 @@ def overview(ws: Workspace) -> Overview:
                 len(session.takes),
                 session.duration_s,
                 recover,
+                _transcript_state(ws, [t.id for t in session.takes]),
             )
         )
         if not session.takes:
             blockers.append(f"Session {session.id} has no audio yet (record or import a take).")
+        elif summaries[-1].transcript in ("none", "partial"):
+            blockers.append(
+                f"Session {session.id} is not transcribed (podcast transcribe {session.id})."
+            )
+        elif summaries[-1].transcript == "done":
+            blockers.append(
+                f"Session {session.id}'s transcript is not reviewed "
+                f"(podcast transcript edit {session.id})."
+            )
         if recover:
             blockers.append(
                 f"Session {session.id}: {recover} take(s) need recovery "

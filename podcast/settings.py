@@ -57,6 +57,9 @@ class ShowSettings:
     owner_email: str = ""
     artwork: str = ""
     licence: str = "CC BY-NC-ND 4.0"
+    # Languages spoken in the workshops: language detection chooses among these. Nigerian
+    # Pidgin has no Whisper code; it is transcribed as English.
+    spoken_languages: tuple[str, ...] = ("en", "fr")
 
     def __post_init__(self) -> None:
         validate(self)
@@ -80,6 +83,15 @@ def validate(settings: ShowSettings) -> None:
     if not _LANGUAGE.match(settings.language):
         raise _field_error(
             "language", f"is {settings.language!r}.", "Use an ISO 639 code such as 'fr' or 'en'."
+        )
+    for code in settings.spoken_languages:
+        if not isinstance(code, str) or not re.match(r"^[a-z]{2,3}$", code):
+            raise _field_error(
+                "spoken_languages", f"holds {code!r}.", 'List ISO 639-1 codes, e.g. ["en", "fr"].'
+            )
+    if not settings.spoken_languages:
+        raise _field_error(
+            "spoken_languages", "is empty.", 'List at least one language, e.g. ["fr"].'
         )
     if settings.category not in CATEGORIES:
         raise _field_error(
@@ -119,12 +131,14 @@ def from_mapping(data: dict[str, Any]) -> ShowSettings:
         field = _FIELDS.get(key)
         if field is None:
             raise _field_error(key, "is not a known setting.", "Known: " + ", ".join(_FIELDS) + ".")
-        expected = bool if field.type in ("bool", bool) else str
+        expected: type = {"bool": bool, "tuple[str, ...]": list}.get(str(field.type), str)
         if not isinstance(value, expected):
-            raise _field_error(key, f"must be a {expected.__name__}.", "Fix podcast.toml.")
+            kind = {bool: "true or false", list: "a list"}.get(expected, "text")
+            raise _field_error(key, f"must be {kind}.", "Fix podcast.toml.")
     if "title" not in show:
         raise _field_error("title", "is missing.", 'Add title = "..." under [show].')
-    return ShowSettings(**show)
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in show.items()}
+    return ShowSettings(**values)
 
 
 def load(path: Path) -> ShowSettings:
@@ -145,5 +159,8 @@ def load(path: Path) -> ShowSettings:
 def save(settings: ShowSettings, path: Path) -> None:
     """Write podcast.toml atomically."""
     text = "# Podcast workshop settings. Edit with care; 'podcast status' checks them.\n"
-    text += tomli_w.dumps({"show": dataclasses.asdict(settings)})
+    table = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()
+    }
+    text += tomli_w.dumps({"show": table})
     atomic_write_text(path, text)

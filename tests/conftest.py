@@ -13,6 +13,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from consent import participants
+from podcast.models import ModelStore
 from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
 from sessions import sessions
@@ -93,3 +94,11 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
             yield folder
         finally:
             folder.chmod(0o755)
+
+
+@pytest.fixture(scope="session")
+def model_store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
+    """The bundled Whisper base model, assembled once for the whole test run."""
+    store = ModelStore(tmp_path_factory.mktemp("data"))
+    store.ready()
+    return store

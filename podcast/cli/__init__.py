@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from podcast import __version__
-from podcast.cli import demo, init, participant, session, status
+from podcast.cli import demo, init, models, participant, session, status, transcribe
 from podcast.cli.common import AppState, PodcastGroup, WorkspaceOption, setup_logging
 
 app = typer.Typer(
@@ -50,6 +50,8 @@ status.register(app)
 demo.register(app)
 app.add_typer(participant.app, name="participant")
 app.add_typer(session.app, name="session")
+app.add_typer(models.app, name="models")
+transcribe.register(app)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
 from podcast.errors import PodcastError
+from podcast.models import ModelStore, default_data_dir
 from podcast.workspace import Workspace
 
 ENV_WORKSPACE = "PODCAST_WORKSPACE"
@@ -42,6 +43,10 @@ class AppState:
         if self.workspace_arg is not None:
             return Workspace.open(self.workspace_arg)
         return Workspace.find(Path.cwd())
+
+    def model_store(self) -> ModelStore:
+        """Models live per user: $PODCAST_DATA_DIR, else the XDG data folder."""
+        return ModelStore(default_data_dir())
 
 
 def state(ctx: typer.Context) -> AppState:

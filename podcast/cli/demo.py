@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from podcast.cli.common import console, err_console, escape, state
+from podcast.cli.common import console, err_console, escape, progress_bar, state
 from podcast.cli.render import hms, overview_table
 from podcast.demo import run_demo
 from podcast.overview import overview
@@ -27,10 +27,18 @@ def demo(
         if not quiet:
             err_console().print(f"[cyan]→[/] {message}")
 
-    result = run_demo(directory, on_step=step)
+    with progress_bar(ctx, "Transcribing") as on_progress:
+        result = run_demo(
+            directory,
+            state(ctx).model_store(),
+            on_step=step,
+            on_progress=lambda done, total: on_progress(int(done), int(total)),
+        )
     out = console()
     duration = hms(result.duration_s)
     out.print(f"Imported session {result.session_id}: {result.channels} channels, {duration}")
+    languages = ", ".join(result.languages)
+    out.print(f"Transcribed {result.words} words (languages: {languages}).")
     out.print(overview_table(overview(Workspace.open(result.workspace))))
     out.print(f"Workspace: {escape(str(result.workspace))}")
 

@@ -18,7 +18,13 @@ def hms(seconds: float) -> str:
 
 def overview_table(view: Overview) -> Table:
     table = Table(
-        "ID", "Session", "Participants", "Takes", "Duration", title=escape(view.show_title)
+        "ID",
+        "Session",
+        "Participants",
+        "Takes",
+        "Duration",
+        "Transcript",
+        title=escape(view.show_title),
     )
     for item in view.sessions:
         takes = str(item.takes)
@@ -30,5 +36,6 @@ def overview_table(view: Overview) -> Table:
             escape(", ".join(item.participants)),
             takes,
             hms(item.duration_s),
+            item.transcript,
         )
     return table

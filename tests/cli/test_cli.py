@@ -11,6 +11,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from podcast.cli import app
+from podcast.models import ModelStore
 from podcast.workspace import Workspace
 from sessions import sessions
 
@@ -199,10 +200,18 @@ def test_every_command_has_help(runner: CliRunner, path: tuple[str, ...]) -> Non
     assert command.help and len(command.help.strip()) > 10
 
 
-def test_demo_imports_a_four_voice_session(runner: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_demo_imports_and_transcribes_a_four_voice_session(
+    tmp_path: Path, model_store: ModelStore
+) -> None:
+    runner = CliRunner(env={"COLUMNS": "120", "PODCAST_DATA_DIR": str(model_store.data_dir)})
     result = run(runner, "demo", str(tmp_path / "demo"))
     assert result.exit_code == 0, result.output
     assert "4 channels" in result.output and "Finding work" in result.output
+    assert "languages: en, fr" in result.output
+    shown = run(runner, "-w", str(tmp_path / "demo"), "transcript", "show", "1").output
+    for name in ("Amara", "Blessing", "Chidinma", "Dounia"):
+        assert name in shown
     ws = Workspace.open(tmp_path / "demo")
     (take,) = sessions.get(ws, 1).takes
     assert take.channels == 4 and take.duration_s > 30

@@ -1,0 +1,366 @@
+"""Reading, reviewing and editing a session's transcript.
+
+Times are in session time: takes follow one another, so take 2 starts where take 1 ends.
+Speakers are participants' IDs in storage and pseudonyms on display; logs never hold text.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass
+
+from consent import participants
+from podcast.clock import now_iso
+from podcast.db import transaction
+from podcast.errors import InvalidInputError
+from podcast.workspace import Workspace
+from sessions import sessions
+from sessions.formats import FORMATS, Phrase, TimedWord
+
+log = logging.getLogger(__name__)
+
+UNKNOWN = "unknown"
+LOW_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Word:
+    id: int
+    start_s: float
+    end_s: float
+    text: str
+    probability: float
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.probability < LOW_CONFIDENCE
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """A run of words by one speaker inside one segment."""
+
+    key: int  # the first word's ID: stable across edits of the text
+    take_position: int
+    speaker_id: str | None
+    speaker: str  # pseudonym, or "unknown"
+    language: str
+    words: tuple[Word, ...]
+    offset_s: float  # where the take starts in session time
+
+    @property
+    def start_s(self) -> float:
+        return self.offset_s + self.words[0].start_s
+
+    @property
+    def end_s(self) -> float:
+        return self.offset_s + self.words[-1].end_s
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+@dataclass(frozen=True)
+class Marker:
+    time_s: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    session_id: int
+    utterances: tuple[Utterance, ...]
+    markers: tuple[Marker, ...]
+    takes_total: int
+    takes_transcribed: int
+    reviewed: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.takes_total > 0 and self.takes_transcribed == self.takes_total
+
+
+def load(ws: Workspace, session_id: int) -> Transcript:
+    """The session's transcript as utterances in time order (empty if not transcribed)."""
+    session = sessions.get(ws, session_id)
+    names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
+    utterances: list[Utterance] = []
+    markers: list[Marker] = []
+    offset = 0.0
+    done = 0
+    reviewed = True
+    for take in session.takes:
+        state = ws.conn.execute(
+            "SELECT status, reviewed_at FROM transcripts WHERE take_id = ?", (take.id,)
+        ).fetchone()
+        if state is not None and state["status"] == "done":
+            done += 1
+        if state is None or state["reviewed_at"] is None:
+            reviewed = False
+        for segment in ws.conn.execute(
+            "SELECT * FROM segments WHERE take_id = ? ORDER BY start_s, id", (take.id,)
+        ).fetchall():
+            run: list[Word] = []
+            speaker: str | None = None
+            rows = ws.conn.execute(
+                "SELECT * FROM words WHERE segment_id = ? ORDER BY position", (segment["id"],)
+            ).fetchall()
+            for index, row in enumerate(rows):
+                word = Word(
+                    row["id"], row["start_s"], row["end_s"], row["text"], row["probability"]
+                )
+                if run and row["participant_id"] != speaker:
+                    utterances.append(
+                        _utterance(take.position, speaker, names, segment["language"], run, offset)
+                    )
+                    run = []
+                speaker = row["participant_id"]
+                run.append(word)
+                if index == len(rows) - 1:
+                    utterances.append(
+                        _utterance(take.position, speaker, names, segment["language"], run, offset)
+                    )
+        markers.extend(
+            Marker(offset + r["time_s"], r["label"])
+            for r in ws.conn.execute(
+                "SELECT * FROM markers WHERE take_id = ? ORDER BY time_s", (take.id,)
+            )
+        )
+        offset += take.duration_s
+    utterances.sort(key=lambda u: (u.start_s, u.key))
+    return Transcript(
+        session_id,
+        tuple(utterances),
+        tuple(markers),
+        len(session.takes),
+        done,
+        reviewed and done == len(session.takes) and done > 0,
+    )
+
+
+def _utterance(
+    position: int,
+    speaker: str | None,
+    names: dict[str, str],
+    language: str,
+    words: list[Word],
+    offset: float,
+) -> Utterance:
+    return Utterance(
+        words[0].id,
+        position,
+        speaker,
+        names.get(speaker or "", UNKNOWN),
+        language,
+        tuple(words),
+        offset,
+    )
+
+
+def require_transcript(ws: Workspace, session_id: int) -> Transcript:
+    transcript = load(ws, session_id)
+    if not transcript.complete:
+        raise InvalidInputError(
+            f"Session {session_id} is not fully transcribed yet.",
+            hint=f"Run: podcast transcribe {session_id}",
+        )
+    return transcript
+
+
+# -- editing ------------------------------------------------------------------------------
+
+_LINE = re.compile(
+    r"^\[(?P<time>[0-9:.]+)\s+#(?P<key>\d+)\]\s*(?P<speaker>[^:]*?)\s*:\s?(?P<text>.*)$"
+)
+
+
+def clock(seconds: float) -> str:
+    """H:MM:SS.s for display and editing."""
+    hours, rest = divmod(max(0.0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours)}:{int(minutes):02d}:{secs:04.1f}"
+
+
+def render_for_edit(transcript: Transcript) -> str:
+    """The editable text form: one line per utterance, '[time #key] Speaker: text'."""
+    lines = [
+        f"# Session {transcript.session_id}: correct the words and the speaker names, then save.",
+        "# Keep the [time #number] at the start of each line. Timings are kept automatically.",
+        "# Speaker names: the session's pseudonyms, or 'unknown'.",
+        "# Lines starting with # are ignored.",
+        "",
+    ]
+    lines += [f"[{clock(u.start_s)} #{u.key}] {u.speaker}: {u.text}" for u in transcript.utterances]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class EditResult:
+    utterances_changed: int
+    words_changed: int
+    speakers_changed: int
+
+
+def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
+    """Apply an edited text form: words re-aligned to the old timings, speakers reassigned.
+
+    The transcript is then marked reviewed. Raises InvalidInputError (changing nothing) for
+    a line that cannot be read, an unknown key or an unknown speaker.
+    """
+    transcript = require_transcript(ws, session_id)
+    session = sessions.get(ws, session_id)
+    speakers = {p.pseudonym.casefold(): p.id for p in session.participants}
+    if session.facilitator:
+        speakers[session.facilitator.pseudonym.casefold()] = session.facilitator.id
+    by_key = {u.key: u for u in transcript.utterances}
+    edits: list[tuple[Utterance, str | None, list[str]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LINE.match(line)
+        hint = "Keep each line as '[time #number] Speaker: text'."
+        if not match:
+            raise InvalidInputError(f"Line {number} cannot be read.", hint=hint)
+        utterance = by_key.get(int(match["key"]))
+        if utterance is None:
+            raise InvalidInputError(
+                f"Line {number} refers to an unknown #{match['key']}.", hint=hint
+            )
+        name = match["speaker"].strip()
+        if name.casefold() == UNKNOWN:
+            speaker_id = None
+        elif name.casefold() in speakers:
+            speaker_id = speakers[name.casefold()]
+        else:
+            raise InvalidInputError(
+                f"Line {number}: {name!r} is not a participant of this session.",
+                hint="Use one of: "
+                + ", ".join(p.pseudonym for p in session.participants)
+                + ", unknown.",
+            )
+        edits.append((utterance, speaker_id, match["text"].split()))
+    changed = words_changed = speakers_changed = 0
+    with transaction(ws.conn):
+        for utterance, speaker_id, new_words in edits:
+            old_words = [w.text for w in utterance.words]
+            text_changed = new_words != old_words
+            speaker_changed = speaker_id != utterance.speaker_id
+            if not (text_changed or speaker_changed):
+                continue
+            changed += 1
+            speakers_changed += speaker_changed
+            if text_changed:
+                words_changed += _replace_words(ws, utterance, new_words, speaker_id)
+            else:
+                ws.conn.executemany(
+                    "UPDATE words SET participant_id = ? WHERE id = ?",
+                    [(speaker_id, w.id) for w in utterance.words],
+                )
+        ws.conn.execute(
+            "UPDATE transcripts SET reviewed_at = ? "
+            "WHERE take_id IN (SELECT id FROM takes WHERE session_id = ?)",
+            (now_iso(), session_id),
+        )
+    log.info("session %d: transcript reviewed (%d utterances changed)", session_id, changed)
+    return EditResult(changed, words_changed, speakers_changed)
+
+
+def realign(old: list[Word], new_texts: list[str]) -> list[tuple[float, float, str, float]]:
+    """New words with timings: unchanged words keep theirs, replaced or inserted words share
+    the time span of what they replace (or a sliver of the gap they are inserted in)."""
+    matcher = difflib.SequenceMatcher(a=[w.text for w in old], b=new_texts, autojunk=False)
+    result: list[tuple[float, float, str, float]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            result += [(w.start_s, w.end_s, w.text, w.probability) for w in old[i1:i2]]
+            continue
+        if j1 == j2:  # deletion
+            continue
+        if i1 < i2:
+            span_start, span_end = old[i1].start_s, old[i2 - 1].end_s
+        else:
+            span_start = old[i1 - 1].end_s if i1 > 0 else old[0].start_s
+            span_end = old[i1].start_s if i1 < len(old) else old[-1].end_s
+        step = (span_end - span_start) / (j2 - j1)
+        for k, text in enumerate(new_texts[j1:j2]):
+            start = span_start + k * step
+            result.append(
+                (round(start, 3), round(start + step, 3), text, 1.0)
+            )  # checked by a person
+    return result
+
+
+def _replace_words(
+    ws: Workspace, utterance: Utterance, new_words: list[str], speaker_id: str | None
+) -> int:
+    segment_id = ws.conn.execute(
+        "SELECT segment_id FROM words WHERE id = ?", (utterance.key,)
+    ).fetchone()[0]
+    positions = [
+        r[0]
+        for r in ws.conn.execute(
+            f"SELECT position FROM words WHERE id IN ({','.join('?' * len(utterance.words))})",
+            [w.id for w in utterance.words],
+        )
+    ]
+    first = min(positions)
+    aligned = realign(list(utterance.words), new_words)
+    ws.conn.execute(
+        f"DELETE FROM words WHERE id IN ({','.join('?' * len(utterance.words))})",
+        [w.id for w in utterance.words],
+    )
+    # Make room (or close the gap) in the segment's word order.
+    shift = len(aligned) - len(utterance.words)
+    if shift:
+        ws.conn.execute(
+            "UPDATE words SET position = position + ? WHERE segment_id = ? AND position > ?",
+            (shift, segment_id, max(positions)),
+        )
+    for k, (start, end, text, probability) in enumerate(aligned):
+        ws.conn.execute(
+            "INSERT INTO words (id, segment_id, position, start_s, end_s, text, probability, "
+            "participant_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                utterance.key if k == 0 else None,
+                segment_id,
+                first + k,
+                start,
+                end,
+                text,
+                probability,
+                speaker_id,
+            ),
+        )
+    matcher = difflib.SequenceMatcher(
+        a=[w.text for w in utterance.words], b=new_words, autojunk=False
+    )
+    return sum(
+        max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+    )
+
+
+# -- export -------------------------------------------------------------------------------
+
+
+def phrases(transcript: Transcript) -> list[Phrase]:
+    """The transcript as phrases in session time, ready for the file formats."""
+    return [
+        Phrase(
+            u.speaker,
+            tuple(TimedWord(u.offset_s + w.start_s, u.offset_s + w.end_s, w.text) for w in u.words),
+        )
+        for u in transcript.utterances
+    ]
+
+
+def export(ws: Workspace, session_id: int, fmt: str) -> str:
+    """The session's transcript as VTT, SRT, JSON or TXT text."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(
+            f"Unknown format {fmt!r}.", hint="Use one of: " + ", ".join(FORMATS) + "."
+        )
+    return FORMATS[fmt](phrases(require_transcript(ws, session_id)))
