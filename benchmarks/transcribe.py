@@ -95,9 +95,7 @@ def main() -> None:
         )
     )
 
-    peer = shutil.which("whisper-ctranslate2") or str(
-        Path(sys.executable).with_name("whisper-ctranslate2")
-    )
+    peer = shutil.which("whisper-ctranslate2") or str(Path(sys.executable).with_name("whisper-ctranslate2"))
     if not Path(peer).exists():
         print("whisper-ctranslate2 is not installed: pip install whisper-ctranslate2==0.5.8")
     else:
@@ -126,9 +124,7 @@ def main() -> None:
                 env=env,
             )
             text = " ".join(p.read_text() for p in out.glob("*.txt")) if out.exists() else ""
-            rows.append(
-                (label, run, jiwer.wer(reference, normalise(text)) if text else float("nan"), "no")
-            )
+            rows.append((label, run, jiwer.wer(reference, normalise(text)) if text else float("nan"), "no"))
 
     print()
     header = f"{'tool':32} {'wall s':>8} {'x real time':>12} {'CPU s':>8} {'peak RSS MiB':>13}"

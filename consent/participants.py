@@ -53,9 +53,7 @@ def add(ws: Workspace, pseudonym: str) -> Participant:
 
 
 def list_all(ws: Workspace, *, include_retired: bool = False) -> list[Participant]:
-    rows = ws.conn.execute(
-        "SELECT * FROM participants ORDER BY pseudonym COLLATE NOCASE"
-    ).fetchall()
+    rows = ws.conn.execute("SELECT * FROM participants ORDER BY pseudonym COLLATE NOCASE").fetchall()
     people = [_from_row(r) for r in rows]
     return people if include_retired else [p for p in people if not p.retired]
 
@@ -89,9 +87,7 @@ def rename(ws: Workspace, old: str, new: str) -> Participant:
     with transaction(ws.conn):
         if name.casefold() != participant.pseudonym.casefold():
             _check_free(ws, name)
-        ws.conn.execute(
-            "UPDATE participants SET pseudonym = ? WHERE id = ?", (name, participant.id)
-        )
+        ws.conn.execute("UPDATE participants SET pseudonym = ? WHERE id = ?", (name, participant.id))
     return Participant(participant.id, name, participant.retired)
 
 

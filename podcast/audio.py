@@ -31,9 +31,7 @@ class AudioInfo:
 def check_readable_file(path: Path) -> None:
     """Raise AudioError unless *path* is a non-empty regular file we can open."""
     if path.is_dir():
-        raise AudioError(
-            f"{path.name} is a folder, not an audio file.", hint="Give the audio file itself."
-        )
+        raise AudioError(f"{path.name} is a folder, not an audio file.", hint="Give the audio file itself.")
     if not path.exists():
         raise AudioError(f"{path} does not exist.", hint="Check the file name.")
     try:
@@ -67,14 +65,10 @@ def check_wav_structure(path: Path) -> None:
             if chunk_id == b"fmt ":
                 fmt = handle.read(min(chunk_size, 16))
                 if len(fmt) < 4:
-                    raise AudioError(
-                        f"{path.name} has a damaged format header.", hint=_HINT_DAMAGED
-                    )
+                    raise AudioError(f"{path.name} has a damaged format header.", hint=_HINT_DAMAGED)
                 channels = struct.unpack("<H", fmt[2:4])[0]
                 if channels == 0:
-                    raise AudioError(
-                        f"{path.name} declares zero audio channels.", hint=_HINT_DAMAGED
-                    )
+                    raise AudioError(f"{path.name} declares zero audio channels.", hint=_HINT_DAMAGED)
             elif chunk_id == b"data":
                 available = size - offset - 8
                 if channels is None:
@@ -104,9 +98,7 @@ def probe(path: Path) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(
-            f"{path.name} cannot be read as audio: {exc}.", hint=_HINT_DAMAGED
-        ) from None
+        raise AudioError(f"{path.name} cannot be read as audio: {exc}.", hint=_HINT_DAMAGED) from None
     if info.channels < 1:
         raise AudioError(f"{path.name} has no audio channels.", hint=_HINT_DAMAGED)
     if info.frames <= 0:
@@ -114,9 +106,7 @@ def probe(path: Path) -> AudioInfo:
     return AudioInfo(info.channels, int(info.samplerate), int(info.frames), info.subtype)
 
 
-def read_range(
-    path: Path, start_s: float, end_s: float, *, dtype: str = "float32"
-) -> tuple[np.ndarray, int]:
+def read_range(path: Path, start_s: float, end_s: float, *, dtype: str = "float32") -> tuple[np.ndarray, int]:
     """Read frames between two times (seconds) as a (frames, channels) array and the rate."""
     info = probe(path)
     start = max(0, round(start_s * info.sample_rate_hz))

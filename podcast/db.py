@@ -100,6 +100,28 @@ MIGRATIONS: tuple[str, ...] = (
         label       TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 3: sensitive words and extracts.
+    """
+    CREATE TABLE redactions (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER REFERENCES sessions (id) ON DELETE CASCADE,
+        phrase      TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX redactions_unique
+        ON redactions (IFNULL(session_id, 0), phrase COLLATE NOCASE);
+
+    CREATE TABLE extracts (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        take_id     INTEGER NOT NULL REFERENCES takes (id),
+        start_s     REAL NOT NULL,
+        end_s       REAL NOT NULL,
+        title       TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        removed_at  TEXT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -125,8 +147,7 @@ def connect(path: Path) -> sqlite3.Connection:
     if version > SCHEMA_VERSION:
         conn.close()
         raise WorkspaceError(
-            f"The state database has schema version {version}; "
-            f"this program knows {SCHEMA_VERSION}.",
+            f"The state database has schema version {version}; this program knows {SCHEMA_VERSION}.",
             hint="Upgrade the podcast toolkit to open this workspace.",
         )
     for target in range(version, SCHEMA_VERSION):

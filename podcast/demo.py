@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from consent import participants
+from consent import participants, review
+from consent.participants import Participant
 from podcast import speech
-from podcast.errors import WorkspaceError
+from podcast.errors import InvalidInputError, WorkspaceError
 from podcast.models import ModelStore
 from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
-from sessions import importer, sessions
+from sessions import extracts, importer, sessions, transcripts
 from sessions.transcribe import TranscribeOptions, transcribe_session
 
 DEMO_RATE_HZ = 48_000
@@ -45,6 +46,35 @@ DEMO_SCRIPT = (
     ("Dounia", "Le plus important, c'est de ne pas rester seule. Ensemble on est plus fortes."),
     ("Amara", "Thank you all. Let us choose together what we want to share."),
 )
+
+
+class _DemoAnswers:
+    """The demo's scripted review: everyone agrees, except one person on one extract."""
+
+    def __init__(self, refused_extract: int, refuser: str) -> None:
+        self.refused_extract = refused_extract
+        self.refuser = refuser
+
+    def show(self, view: review.ExtractView, number: int, total: int) -> None:
+        return None
+
+    def ask(self, person: Participant, view: review.ExtractView) -> review.Answer:
+        if view.extract_id == self.refused_extract and person.pseudonym == self.refuser:
+            return review.Answer.NO
+        return review.Answer.YES
+
+
+def _demo_extracts(ws: Workspace, session_id: int) -> tuple[int, int]:
+    """Two extracts found by text search (by speaker if the recogniser misheard the words)."""
+    ids = []
+    for phrase, speaker in (("finding work", "Amara"), ("braiding", "Chidinma")):
+        try:
+            ids.append(extracts.add(ws, session_id, find=phrase).id)
+        except InvalidInputError:
+            lines = transcripts.load(ws, session_id).utterances
+            number = next(i for i, u in enumerate(lines, start=1) if u.speaker == speaker)
+            ids.append(extracts.add(ws, session_id, segments=(number, number)).id)
+    return ids[0], ids[1]
 
 
 @dataclass(frozen=True)
@@ -154,6 +184,16 @@ def run_demo(
         store,
         TranscribeOptions(spoken_languages=ws.settings().spoken_languages),
         on_progress=on_progress,
+    )
+    step("Defining two extracts and running a scripted consent review")
+    _cleared_id, refused_id = _demo_extracts(ws, session.id)
+    review.run(
+        ws,
+        session.id,
+        _DemoAnswers(refused_id, refuser="Blessing"),
+        witness=facilitator,
+        method="in_room",
+        language="en",
     )
     ws.close()
     return DemoResult(

@@ -35,5 +35,9 @@ class AudioError(PodcastError):
     """An audio file cannot be read, is damaged, or an audio tool failed."""
 
 
+class LedgerNotVerified(PodcastError):
+    """The consent ledger failed verification, so nothing can rely on it."""
+
+
 class ToolMissingError(PodcastError):
     """A system program or library (ffmpeg, espeak-ng, PortAudio) is not installed."""

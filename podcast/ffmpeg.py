@@ -41,9 +41,7 @@ def run(args: Sequence[str], *, subject: Path, timeout_s: float | None = None) -
             f"ffmpeg took too long on {subject.name}.", hint="Check the file; it may be damaged."
         ) from None
     if result.returncode != 0:
-        tail = (
-            " | ".join(result.stderr.strip().splitlines()[-3:]) or f"exit code {result.returncode}"
-        )
+        tail = " | ".join(result.stderr.strip().splitlines()[-3:]) or f"exit code {result.returncode}"
         raise AudioError(
             f"ffmpeg could not process {subject.name}: {tail}",
             hint="Check that it is an audio file and is not damaged.",

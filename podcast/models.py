@@ -174,9 +174,7 @@ class ModelStore:
         """Check every file of a model against its recorded sha256; raise ModelError if not."""
         model = self.get(name)
         if model.bundled and not (model.path / "model.bin").exists():
-            raise ModelError(
-                "The bundled model is not assembled yet.", hint="Run 'podcast models repair'."
-            )
+            raise ModelError("The bundled model is not assembled yet.", hint="Run 'podcast models repair'.")
         _check_hashes(model.path, model.files, f"model {name!r}", on_progress)
         return model
 
@@ -195,39 +193,28 @@ class ModelStore:
         """Register a local CTranslate2 Whisper model folder, recording its files' hashes."""
         folder = path.resolve()
         if not folder.is_dir():
-            raise ModelError(
-                f"{path} is not a folder.", hint="Give the model's folder (with model.bin)."
-            )
+            raise ModelError(f"{path} is not a folder.", hint="Give the model's folder (with model.bin).")
         missing = [f for f in _REQUIRED if not (folder / f).is_file()]
         if missing or not any(
             (folder / f).is_file() for f in ("tokenizer.json", "vocabulary.txt", "vocabulary.json")
         ):
             raise ModelError(
-                f"{path} is not a CTranslate2 Whisper model "
-                f"(missing {', '.join(missing) or 'tokenizer'}).",
-                hint="Convert it with ct2-transformers-converter, "
-                "or copy a faster-whisper model folder.",
+                f"{path} is not a CTranslate2 Whisper model (missing {', '.join(missing) or 'tokenizer'}).",
+                hint="Convert it with ct2-transformers-converter, or copy a faster-whisper model folder.",
             )
         label = name or folder.name
-        if (
-            not label.replace("-", "").replace("_", "").replace(".", "").isalnum()
-            or label == BUNDLED
-        ):
+        if not label.replace("-", "").replace("_", "").replace(".", "").isalnum() or label == BUNDLED:
             raise ModelError(
                 f"{label!r} cannot be used as a model name.",
                 hint="Pass --name with letters, digits, '-', '_' or '.' (not 'base').",
             )
         registry = self._registry()
         if label in registry:
-            raise ModelError(
-                f"A model called {label!r} is registered already.", hint="Pick another --name."
-            )
+            raise ModelError(f"A model called {label!r} is registered already.", hint="Pick another --name.")
         files = {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
         registry[label] = {"path": str(folder), "files": files, "added_at": now_iso()}
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(
-            self.models_dir / _REGISTRY, json.dumps(registry, indent=2, sort_keys=True)
-        )
+        atomic_write_text(self.models_dir / _REGISTRY, json.dumps(registry, indent=2, sort_keys=True))
         return Model(label, folder, files, False)
 
 

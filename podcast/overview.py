@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from consent import decisions
 from podcast.workspace import Workspace
 from sessions import sessions
 
@@ -17,6 +18,8 @@ class SessionSummary:
     duration_s: float
     takes_needing_recovery: int
     transcript: str  # "none", "partial", "done" or "reviewed"
+    extracts: int
+    extracts_cleared: int
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,10 @@ def overview(ws: Workspace) -> Overview:
     show = ws.settings()
     summaries = []
     blockers = []
+    statuses = decisions.session_status(ws)
     for session in sessions.list_all(ws):
         recover = sum(1 for t in session.takes if t.state != "complete")
+        own = [s for s in statuses if s.extract.session_id == session.id]
         summaries.append(
             SessionSummary(
                 session.id,
@@ -55,24 +60,33 @@ def overview(ws: Workspace) -> Overview:
                 session.duration_s,
                 recover,
                 _transcript_state(ws, [t.id for t in session.takes]),
+                len(own),
+                sum(1 for s in own if s.cleared),
             )
         )
         if not session.takes:
             blockers.append(f"Session {session.id} has no audio yet (record or import a take).")
         elif summaries[-1].transcript in ("none", "partial"):
-            blockers.append(
-                f"Session {session.id} is not transcribed (podcast transcribe {session.id})."
-            )
+            blockers.append(f"Session {session.id} is not transcribed (podcast transcribe {session.id}).")
         elif summaries[-1].transcript == "done":
             blockers.append(
-                f"Session {session.id}'s transcript is not reviewed "
-                f"(podcast transcript edit {session.id})."
+                f"Session {session.id}'s transcript is not reviewed (podcast transcript edit {session.id})."
             )
         if recover:
             blockers.append(
                 f"Session {session.id}: {recover} take(s) need recovery "
                 f"(podcast session recover {session.id})."
             )
+        for item in own:
+            label = f"Extract {item.extract.id} (session {session.id})"
+            if item.refused:
+                blockers.append(f"{label} is blocked: not everyone agreed.")
+            elif not item.cleared:
+                blockers.append(
+                    f"{label}: {item.answers_missing} answer(s) missing (podcast consent review)."
+                )
+            elif not item.protected:
+                blockers.append(f"{label} is cleared, but its voices are not protected yet.")
     if not summaries:
         blockers.append("No session yet (podcast session new TITLE --participant NAME ...).")
     if not show.base_url:

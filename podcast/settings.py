@@ -90,9 +90,7 @@ def validate(settings: ShowSettings) -> None:
                 "spoken_languages", f"holds {code!r}.", 'List ISO 639-1 codes, e.g. ["en", "fr"].'
             )
     if not settings.spoken_languages:
-        raise _field_error(
-            "spoken_languages", "is empty.", 'List at least one language, e.g. ["fr"].'
-        )
+        raise _field_error("spoken_languages", "is empty.", 'List at least one language, e.g. ["fr"].')
     if settings.category not in CATEGORIES:
         raise _field_error(
             "category",
@@ -109,9 +107,7 @@ def validate(settings: ShowSettings) -> None:
         raise _field_error(
             "owner_email", f"is {settings.owner_email!r}.", "Use an address like name@example.org."
         )
-    if settings.artwork and (
-        Path(settings.artwork).is_absolute() or ".." in Path(settings.artwork).parts
-    ):
+    if settings.artwork and (Path(settings.artwork).is_absolute() or ".." in Path(settings.artwork).parts):
         raise _field_error(
             "artwork",
             f"is {settings.artwork!r}.",
@@ -150,17 +146,13 @@ def load(path: Path) -> ShowSettings:
             f"{path.name} is missing.", hint="Run 'podcast init' to create a workspace."
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(
-            f"podcast.toml cannot be read: {exc}.", hint="Fix its syntax."
-        ) from None
+        raise SettingsError(f"podcast.toml cannot be read: {exc}.", hint="Fix its syntax.") from None
     return from_mapping(data)
 
 
 def save(settings: ShowSettings, path: Path) -> None:
     """Write podcast.toml atomically."""
     text = "# Podcast workshop settings. Edit with care; 'podcast status' checks them.\n"
-    table = {
-        k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()
-    }
+    table = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(settings).items()}
     text += tomli_w.dumps({"show": table})
     atomic_write_text(path, text)

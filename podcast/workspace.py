@@ -25,7 +25,7 @@ from podcast.settings import ShowSettings
 
 SETTINGS_FILE = "podcast.toml"
 DB_FILE = "state.db"
-_FOLDERS = ("takes", "renderings", "publish", "tmp")
+_FOLDERS = ("takes", "renderings", "publish", "tmp", "consent", "keys")
 
 
 class Workspace:
@@ -59,6 +59,16 @@ class Workspace:
     @property
     def tmp_dir(self) -> Path:
         return self.root / "tmp"
+
+    @property
+    def consent_dir(self) -> Path:
+        """The consent ledger, its signed checkpoints and receipts."""
+        return self.root / "consent"
+
+    @property
+    def keys_dir(self) -> Path:
+        """The workspace's signing key (private: never published, never shared)."""
+        return self.root / "keys"
 
     def session_dir(self, session_id: int) -> Path:
         """Folder holding a session's raw takes (named by ID, never by user text)."""
@@ -147,6 +157,7 @@ class Workspace:
                     folder.mkdir()
                     created.append(folder)
             os.chmod(root / "takes", 0o700)
+            os.chmod(root / "keys", 0o700)
             workspace = cls(root)
             created.append(workspace.db_path)
             workspace.migrate()
@@ -182,6 +193,4 @@ def _os_error(exc: OSError, root: Path) -> WorkspaceError:
         )
     if exc.errno == errno.ENOSPC:
         return WorkspaceError(f"The disk holding {root} is full.", hint="Free some space first.")
-    return WorkspaceError(
-        f"Cannot create the workspace in {root}: {exc.strerror}.", hint="Check the path."
-    )
+    return WorkspaceError(f"Cannot create the workspace in {root}: {exc.strerror}.", hint="Check the path.")

@@ -45,14 +45,10 @@ class Cue:
 
 
 def _wrap(text: str, first_width: int, width: int) -> list[str]:
-    lines = textwrap.wrap(
-        text, width=max(1, first_width), break_long_words=False, break_on_hyphens=False
-    )
+    lines = textwrap.wrap(text, width=max(1, first_width), break_long_words=False, break_on_hyphens=False)
     if len(lines) <= 1:
         return lines
-    rest = textwrap.wrap(
-        " ".join(lines[1:]), width=width, break_long_words=False, break_on_hyphens=False
-    )
+    rest = textwrap.wrap(" ".join(lines[1:]), width=width, break_long_words=False, break_on_hyphens=False)
     return [lines[0], *rest]
 
 
@@ -141,9 +137,7 @@ def to_json(phrases: Iterable[Phrase]) -> str:
         }
         for cue in cues(phrases, width=VTT_LINE_CHARS, prefix_chars=0)
     ]
-    return (
-        json.dumps({"version": "1.0.0", "segments": segments}, ensure_ascii=False, indent=2) + "\n"
-    )
+    return json.dumps({"version": "1.0.0", "segments": segments}, ensure_ascii=False, indent=2) + "\n"
 
 
 def to_txt(phrases: Iterable[Phrase]) -> str:

@@ -132,12 +132,8 @@ def _copy_lossless(
     subtype = "PCM_16" if info.subtype in ("PCM_16", "PCM_S8", "PCM_U8") else "PCM_24"
     fmt = "FLAC" if info.channels <= _FLAC_MAX_CHANNELS else "RF64"
     written = 0
-    with sf.SoundFile(
-        str(target), "w", info.sample_rate_hz, info.channels, subtype, format=fmt
-    ) as out:
-        for block in sf.blocks(
-            str(prepared.readable), blocksize=BLOCK_FRAMES, dtype="int32", always_2d=True
-        ):
+    with sf.SoundFile(str(target), "w", info.sample_rate_hz, info.channels, subtype, format=fmt) as out:
+        for block in sf.blocks(str(prepared.readable), blocksize=BLOCK_FRAMES, dtype="int32", always_2d=True):
             out.write(block)
             written += len(block)
             if on_progress:
@@ -168,10 +164,7 @@ def import_files(
     if not sources:
         raise InvalidInputError("No file to import.", hint="Name one or more audio files.")
     known = {
-        r[0]
-        for r in ws.conn.execute(
-            "SELECT source_sha256 FROM takes WHERE session_id = ?", (session_id,)
-        )
+        r[0] for r in ws.conn.execute("SELECT source_sha256 FROM takes WHERE session_id = ?", (session_id,))
     }
     temps: list[Path] = []
     written: list[Path] = []

@@ -79,13 +79,9 @@ def create(
     for name in participant_names:
         person = participants.get(ws, name)
         if person.retired:
-            raise InvalidInputError(
-                f"{person.pseudonym} is retired.", hint="Choose an active participant."
-            )
+            raise InvalidInputError(f"{person.pseudonym} is retired.", hint="Choose an active participant.")
         if person.id in {m.id for m in members}:
-            raise InvalidInputError(
-                f"{person.pseudonym} is listed twice.", hint="Name each person once."
-            )
+            raise InvalidInputError(f"{person.pseudonym} is listed twice.", hint="Name each person once.")
         members.append(person)
     lead = participants.get(ws, facilitator) if facilitator else None
     if lead is not None and lead.id in {m.id for m in members}:
@@ -155,15 +151,9 @@ def get(ws: Workspace, session_id: int) -> Session:
         (session_id,),
     ).fetchall()
     people = tuple(
-        participants.get_by_id(ws, m["participant_id"])
-        for m in members
-        if m["role"] == "participant"
+        participants.get_by_id(ws, m["participant_id"]) for m in members if m["role"] == "participant"
     )
-    leads = [
-        participants.get_by_id(ws, m["participant_id"])
-        for m in members
-        if m["role"] == "facilitator"
-    ]
+    leads = [participants.get_by_id(ws, m["participant_id"]) for m in members if m["role"] == "facilitator"]
     return Session(
         row["id"],
         row["title"],

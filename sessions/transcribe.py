@@ -133,9 +133,7 @@ def transcribe_session(
             if stop_after_batches is not None and batches >= stop_after_batches:
                 raise KeyboardInterrupt("stopped on request")
             batch = chunks[index : index + options.batch_size]
-            results = recogniser.transcribe_batch(
-                audio, batch, None if language == "auto" else language
-            )
+            results = recogniser.transcribe_batch(audio, batch, None if language == "auto" else language)
             _save_batch(ws, take, index, results, energies, owners, index + len(batch))
             batches += 1
             if on_progress:
@@ -187,8 +185,7 @@ def _save_batch(
         for offset, segments in enumerate(results):
             for segment in segments:
                 cursor = ws.conn.execute(
-                    "INSERT INTO segments (take_id, chunk, start_s, end_s, language) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO segments (take_id, chunk, start_s, end_s, language) VALUES (?, ?, ?, ?, ?)",
                     (
                         take.id,
                         first_chunk + offset,

@@ -109,9 +109,7 @@ def load(ws: Workspace, session_id: int) -> Transcript:
                 "SELECT * FROM words WHERE segment_id = ? ORDER BY position", (segment["id"],)
             ).fetchall()
             for index, row in enumerate(rows):
-                word = Word(
-                    row["id"], row["start_s"], row["end_s"], row["text"], row["probability"]
-                )
+                word = Word(row["id"], row["start_s"], row["end_s"], row["text"], row["probability"])
                 if run and row["participant_id"] != speaker:
                     utterances.append(
                         _utterance(take.position, speaker, names, segment["language"], run, offset)
@@ -125,9 +123,7 @@ def load(ws: Workspace, session_id: int) -> Transcript:
                     )
         markers.extend(
             Marker(offset + r["time_s"], r["label"])
-            for r in ws.conn.execute(
-                "SELECT * FROM markers WHERE take_id = ? ORDER BY time_s", (take.id,)
-            )
+            for r in ws.conn.execute("SELECT * FROM markers WHERE take_id = ? ORDER BY time_s", (take.id,))
         )
         offset += take.duration_s
     utterances.sort(key=lambda u: (u.start_s, u.key))
@@ -172,9 +168,7 @@ def require_transcript(ws: Workspace, session_id: int) -> Transcript:
 
 # -- editing ------------------------------------------------------------------------------
 
-_LINE = re.compile(
-    r"^\[(?P<time>[0-9:.]+)\s+#(?P<key>\d+)\]\s*(?P<speaker>[^:]*?)\s*:\s?(?P<text>.*)$"
-)
+_LINE = re.compile(r"^\[(?P<time>[0-9:.]+)\s+#(?P<key>\d+)\]\s*(?P<speaker>[^:]*?)\s*:\s?(?P<text>.*)$")
 
 
 def clock(seconds: float) -> str:
@@ -226,9 +220,7 @@ def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
             raise InvalidInputError(f"Line {number} cannot be read.", hint=hint)
         utterance = by_key.get(int(match["key"]))
         if utterance is None:
-            raise InvalidInputError(
-                f"Line {number} refers to an unknown #{match['key']}.", hint=hint
-            )
+            raise InvalidInputError(f"Line {number} refers to an unknown #{match['key']}.", hint=hint)
         name = match["speaker"].strip()
         if name.casefold() == UNKNOWN:
             speaker_id = None
@@ -237,9 +229,7 @@ def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
         else:
             raise InvalidInputError(
                 f"Line {number}: {name!r} is not a participant of this session.",
-                hint="Use one of: "
-                + ", ".join(p.pseudonym for p in session.participants)
-                + ", unknown.",
+                hint="Use one of: " + ", ".join(p.pseudonym for p in session.participants) + ", unknown.",
             )
         edits.append((utterance, speaker_id, match["text"].split()))
     changed = words_changed = speakers_changed = 0
@@ -287,18 +277,12 @@ def realign(old: list[Word], new_texts: list[str]) -> list[tuple[float, float, s
         step = (span_end - span_start) / (j2 - j1)
         for k, text in enumerate(new_texts[j1:j2]):
             start = span_start + k * step
-            result.append(
-                (round(start, 3), round(start + step, 3), text, 1.0)
-            )  # checked by a person
+            result.append((round(start, 3), round(start + step, 3), text, 1.0))  # checked by a person
     return result
 
 
-def _replace_words(
-    ws: Workspace, utterance: Utterance, new_words: list[str], speaker_id: str | None
-) -> int:
-    segment_id = ws.conn.execute(
-        "SELECT segment_id FROM words WHERE id = ?", (utterance.key,)
-    ).fetchone()[0]
+def _replace_words(ws: Workspace, utterance: Utterance, new_words: list[str], speaker_id: str | None) -> int:
+    segment_id = ws.conn.execute("SELECT segment_id FROM words WHERE id = ?", (utterance.key,)).fetchone()[0]
     positions = [
         r[0]
         for r in ws.conn.execute(
@@ -335,12 +319,8 @@ def _replace_words(
                 speaker_id,
             ),
         )
-    matcher = difflib.SequenceMatcher(
-        a=[w.text for w in utterance.words], b=new_words, autojunk=False
-    )
-    return sum(
-        max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
-    )
+    matcher = difflib.SequenceMatcher(a=[w.text for w in utterance.words], b=new_words, autojunk=False)
+    return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
 
 
 # -- export -------------------------------------------------------------------------------
@@ -360,7 +340,5 @@ def phrases(transcript: Transcript) -> list[Phrase]:
 def export(ws: Workspace, session_id: int, fmt: str) -> str:
     """The session's transcript as VTT, SRT, JSON or TXT text."""
     if fmt not in FORMATS:
-        raise InvalidInputError(
-            f"Unknown format {fmt!r}.", hint="Use one of: " + ", ".join(FORMATS) + "."
-        )
+        raise InvalidInputError(f"Unknown format {fmt!r}.", hint="Use one of: " + ", ".join(FORMATS) + ".")
     return FORMATS[fmt](phrases(require_transcript(ws, session_id)))

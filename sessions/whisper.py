@@ -82,9 +82,7 @@ def plan_chunks(
 
     speech = get_speech_timestamps(
         audio,
-        VadOptions(
-            max_speech_duration_s=MAX_CHUNK_S, min_silence_duration_ms=300, speech_pad_ms=200
-        ),
+        VadOptions(max_speech_duration_s=MAX_CHUNK_S, min_silence_duration_ms=300, speech_pad_ms=200),
     )
     groups: list[list[tuple[float, float, int | None]]] = []
     for item in speech:
@@ -294,18 +292,12 @@ def _in_range(word: WordResult, start_s: float, end_s: float) -> bool:
     return start_s <= (word.start_s + word.end_s) / 2 <= end_s
 
 
-def _mean_probability(
-    segments: Sequence[SegmentResult], start_s: float, end_s: float
-) -> float | None:
-    probabilities = [
-        w.probability for seg in segments for w in seg.words if _in_range(w, start_s, end_s)
-    ]
+def _mean_probability(segments: Sequence[SegmentResult], start_s: float, end_s: float) -> float | None:
+    probabilities = [w.probability for seg in segments for w in seg.words if _in_range(w, start_s, end_s)]
     return sum(probabilities) / len(probabilities) if probabilities else None
 
 
-def _without_range(
-    segments: Sequence[SegmentResult], start_s: float, end_s: float
-) -> list[SegmentResult]:
+def _without_range(segments: Sequence[SegmentResult], start_s: float, end_s: float) -> list[SegmentResult]:
     kept = []
     for seg in segments:
         words = tuple(w for w in seg.words if not _in_range(w, start_s, end_s))

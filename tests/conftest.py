@@ -38,9 +38,7 @@ def runner() -> CliRunner:
     return CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "PODCAST_WORKSPACE": None})
 
 
-def tone(
-    freq_hz: float, seconds: float, rate_hz: int = 48_000, amplitude: float = 0.3
-) -> np.ndarray:
+def tone(freq_hz: float, seconds: float, rate_hz: int = 48_000, amplitude: float = 0.3) -> np.ndarray:
     t = np.arange(int(seconds * rate_hz)) / rate_hz
     return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
 
@@ -81,9 +79,7 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "readonly"
     folder.mkdir()
     if os.geteuid() == 0:
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], check=True
-        )
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], check=True)
         try:
             yield folder
         finally:
@@ -102,3 +98,14 @@ def model_store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
     store = ModelStore(tmp_path_factory.mktemp("data"))
     store.ready()
     return store
+
+
+@pytest.fixture
+def sid(ws: Workspace, tmp_path: Path) -> int:
+    """A transcribed two-person session (Amara, Blessing) with Fatou as facilitator."""
+    from tests.sessions.transcript_data import make_transcribed_session
+
+    session_id = make_transcribed_session(ws, tmp_path)
+    fatou = participants.add(ws, "Fatou")
+    ws.conn.execute("INSERT INTO session_members VALUES (?, ?, 'facilitator', 9)", (session_id, fatou.id))
+    return session_id

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from podcast import __version__
-from podcast.cli import demo, init, models, participant, session, status, transcribe
+from podcast.cli import (
+    consent,
+    demo,
+    extract,
+    init,
+    models,
+    participant,
+    session,
+    status,
+    transcribe,
+)
 from podcast.cli.common import AppState, PodcastGroup, WorkspaceOption, setup_logging
 
 app = typer.Typer(
@@ -39,9 +49,7 @@ def root(
     ] = False,
 ) -> None:
     """Record, transcribe, consent, protect and publish podcast workshops — offline."""
-    ctx.obj = AppState(
-        workspace_arg=Path(workspace) if workspace else None, debug=debug, quiet=quiet
-    )
+    ctx.obj = AppState(workspace_arg=Path(workspace) if workspace else None, debug=debug, quiet=quiet)
     setup_logging(debug)
 
 
@@ -52,6 +60,8 @@ app.add_typer(participant.app, name="participant")
 app.add_typer(session.app, name="session")
 app.add_typer(models.app, name="models")
 transcribe.register(app)
+extract.register(app)
+consent.register(app)
 
 
 def main() -> None:

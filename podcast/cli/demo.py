@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from consent import checkpoints, decisions, participants
 from podcast.cli.common import console, err_console, escape, progress_bar, state
+from podcast.cli.consent import consent_table
 from podcast.cli.render import hms, overview_table
 from podcast.demo import run_demo
 from podcast.overview import overview
@@ -16,9 +18,7 @@ from podcast.workspace import Workspace
 
 def demo(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path(
-        "podcast-demo"
-    ),
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path("podcast-demo"),
 ) -> None:
     """Run the toolkit on a generated sample workshop (synthetic voices) in a new workspace."""
     quiet = state(ctx).quiet
@@ -39,7 +39,13 @@ def demo(
     out.print(f"Imported session {result.session_id}: {result.channels} channels, {duration}")
     languages = ", ".join(result.languages)
     out.print(f"Transcribed {result.words} words (languages: {languages}).")
-    out.print(overview_table(overview(Workspace.open(result.workspace))))
+    ws = Workspace.open(result.workspace)
+    out.print(overview_table(overview(ws)))
+    names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
+    out.print("Consent (scripted review):")
+    out.print(consent_table(decisions.session_status(ws, result.session_id), names, detail=False))
+    verdict, _ = checkpoints.verify(ws)
+    out.print(f"Consent ledger: {verdict.status} ({verdict.entries} entries, signed checkpoint).")
     out.print(f"Workspace: {escape(str(result.workspace))}")
 
 

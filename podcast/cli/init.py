@@ -14,9 +14,7 @@ from podcast.workspace import Workspace
 
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")] = Path("."),
-    title: Annotated[
-        str, typer.Option("--title", help="Show title.", prompt=False)
-    ] = "Our workshop podcast",
+    title: Annotated[str, typer.Option("--title", help="Show title.", prompt=False)] = "Our workshop podcast",
     language: Annotated[str, typer.Option("--language", help="Show language: fr, en, ...")] = "fr",
     description: Annotated[str, typer.Option(help="Show description.")] = "",
     author: Annotated[str, typer.Option(help="Organisation or collective shown as author.")] = "",
@@ -35,9 +33,7 @@ def init(
     ws = Workspace.create(directory, show)
     out = console()
     out.print(f"Created workspace [bold]{escape(show.title)}[/] in {escape(str(ws.root))}")
-    out.print(
-        "Next: podcast participant add NAME, then podcast session new TITLE --participant NAME"
-    )
+    out.print("Next: podcast participant add NAME, then podcast session new TITLE --participant NAME")
 
 
 def register(app: typer.Typer) -> None:

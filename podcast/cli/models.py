@@ -40,9 +40,7 @@ def verify(
     store = state(ctx).model_store()
     with progress_bar(ctx, "Verifying") as on_progress:
         model = store.verify(name, lambda done, total: on_progress(done, total))
-    console().print(
-        f"Model [bold]{escape(model.name)}[/] is intact ({len(model.files)} files checked)."
-    )
+    console().print(f"Model [bold]{escape(model.name)}[/] is intact ({len(model.files)} files checked).")
 
 
 @app.command("repair")

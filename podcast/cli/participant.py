@@ -43,9 +43,7 @@ def list_(
         return
     table = Table("Pseudonym", "ID", "Status")
     for person in people:
-        table.add_row(
-            escape(person.pseudonym), person.id, "retired" if person.retired else "active"
-        )
+        table.add_row(escape(person.pseudonym), person.id, "retired" if person.retired else "active")
     console().print(table)
 
 

@@ -24,6 +24,7 @@ def overview_table(view: Overview) -> Table:
         "Takes",
         "Duration",
         "Transcript",
+        "Extracts (cleared)",
         title=escape(view.show_title),
     )
     for item in view.sessions:
@@ -37,5 +38,6 @@ def overview_table(view: Overview) -> Table:
             takes,
             hms(item.duration_s),
             item.transcript,
+            f"{item.extracts} ({item.extracts_cleared})",
         )
     return table

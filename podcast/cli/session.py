@@ -38,9 +38,7 @@ def list_(ctx: typer.Context) -> None:
     ws = state(ctx).workspace()
     items = sessions.list_all(ws)
     if not items:
-        console().print(
-            "No sessions yet. Create one with: podcast session new TITLE --participant NAME"
-        )
+        console().print("No sessions yet. Create one with: podcast session new TITLE --participant NAME")
         return
     table = Table("ID", "Title", "Language", "Participants", "Takes", "Duration")
     for item in items:
@@ -94,9 +92,7 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
 def import_(
     ctx: typer.Context,
     session_id: SessionArg,
-    files: Annotated[
-        list[Path], typer.Argument(help="Audio files (WAV, FLAC, MP3, M4A, OGG, ...).")
-    ],
+    files: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, MP3, M4A, OGG, ...).")],
     channel_map: Annotated[
         str | None,
         typer.Option("--channel-map", help="Who speaks on which channel: 1=NAME,2=NAME."),
@@ -106,8 +102,6 @@ def import_(
     ws = state(ctx).workspace()
     mapping = importer.parse_channel_map(channel_map) if channel_map else None
     with progress_bar(ctx, "Importing") as on_progress:
-        takes = importer.import_files(
-            ws, session_id, files, channel_map=mapping, on_progress=on_progress
-        )
+        takes = importer.import_files(ws, session_id, files, channel_map=mapping, on_progress=on_progress)
     console().print(f"Imported {len(takes)} take(s) into session {session_id}:")
     console().print(_takes_table(takes))

@@ -28,9 +28,7 @@ def transcribe(
         str | None, typer.Option(help="auto, en, fr, ... (default: the session's language).")
     ] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    compute_type: Annotated[
-        str, typer.Option(help="int8, int8_float16, float16, float32.")
-    ] = "int8",
+    compute_type: Annotated[str, typer.Option(help="int8, int8_float16, float16, float32.")] = "int8",
     batch_size: Annotated[
         int, typer.Option(min=1, max=32, help="Chunks decoded together (more uses more memory).")
     ] = 2,
@@ -62,17 +60,12 @@ def transcribe(
         out.print(f"{verb} {result.takes_transcribed} take(s) of session {session_id}.")
     languages = ", ".join(f"{k} ({v})" for k, v in result.languages.items()) or "none"
     out.print(
-        f"{result.words} words, {result.low_confidence_words} to check; "
-        f"languages (segments): {languages}."
+        f"{result.words} words, {result.low_confidence_words} to check; languages (segments): {languages}."
     )
-    out.print(
-        f"Next: podcast transcript show {session_id}, then podcast transcript edit {session_id}"
-    )
+    out.print(f"Next: podcast transcript show {session_id}, then podcast transcript edit {session_id}")
 
 
-app = typer.Typer(
-    cls=PodcastGroup, no_args_is_help=True, help="Review, correct and export transcripts."
-)
+app = typer.Typer(cls=PodcastGroup, no_args_is_help=True, help="Review, correct and export transcripts.")
 
 
 @app.command("show")
@@ -82,14 +75,10 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
     transcript = transcripts.load(ws, session_id)
     out = console()
     if not transcript.utterances:
-        out.print(
-            f"Session {session_id} has no transcript yet. Run: podcast transcribe {session_id}"
-        )
+        out.print(f"Session {session_id} has no transcript yet. Run: podcast transcribe {session_id}")
         return
     status = "reviewed" if transcript.reviewed else "not reviewed yet"
-    out.print(
-        f"[bold]Session {session_id}[/] transcript ({status}); [reverse]highlighted[/] = check"
-    )
+    out.print(f"[bold]Session {session_id}[/] transcript ({status}); [reverse]highlighted[/] = check")
     table = Table("Time", "Speaker", "Text", show_lines=False, box=None)
     markers = list(transcript.markers)
     for utterance in transcript.utterances:
@@ -104,9 +93,7 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
                 line.append(" ")
             line.append(word.text, style="reverse" if word.low_confidence else "")
         language = "" if utterance.language in ("en",) else f" [{utterance.language}]"
-        table.add_row(
-            transcripts.clock(utterance.start_s), Text(utterance.speaker + language), line
-        )
+        table.add_row(transcripts.clock(utterance.start_s), Text(utterance.speaker + language), line)
     out.print(table)
 
 

@@ -63,9 +63,7 @@ def test_participants_through_the_cli(runner: CliRunner, wsdir: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["../../etc", "a\x00b", "evil\u202egnp.exe", "x" * 500])
-def test_hostile_pseudonyms_give_one_line_and_a_hint(
-    runner: CliRunner, wsdir: Path, name: str
-) -> None:
+def test_hostile_pseudonyms_give_one_line_and_a_hint(runner: CliRunner, wsdir: Path, name: str) -> None:
     result = run(runner, "-w", str(wsdir), "participant", "add", name)
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -118,11 +116,7 @@ def test_session_new_list_show_import(runner: CliRunner, wsdir: Path, wav_file: 
     shown = run(runner, *w, "session", "show", "1").output
     assert "Fatou" in shown and "0:01" in shown
     status = run(runner, *w, "status")
-    assert (
-        status.exit_code == 0
-        and "Travail" in status.output
-        and "Before publishing" in status.output
-    )
+    assert status.exit_code == 0 and "Travail" in status.output and "Before publishing" in status.output
 
 
 def test_session_errors(runner: CliRunner, wsdir: Path, tmp_path: Path) -> None:
@@ -147,9 +141,7 @@ def test_usage_errors_exit_2(runner: CliRunner, wsdir: Path) -> None:
     assert run(runner, "no-such-command").exit_code == 2
 
 
-def test_no_workspace_found(
-    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_workspace_found(runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = run(runner, "status")
     assert result.exit_code == 1 and "podcast init" in result.output
@@ -201,14 +193,14 @@ def test_every_command_has_help(runner: CliRunner, path: tuple[str, ...]) -> Non
 
 
 @pytest.mark.slow
-def test_demo_imports_and_transcribes_a_four_voice_session(
-    tmp_path: Path, model_store: ModelStore
-) -> None:
+def test_demo_imports_and_transcribes_a_four_voice_session(tmp_path: Path, model_store: ModelStore) -> None:
     runner = CliRunner(env={"COLUMNS": "120", "PODCAST_DATA_DIR": str(model_store.data_dir)})
     result = run(runner, "demo", str(tmp_path / "demo"))
     assert result.exit_code == 0, result.output
     assert "4 channels" in result.output and "Finding work" in result.output
     assert "languages: en, fr" in result.output
+    assert "cleared" in result.output and "blocked" in result.output
+    assert "Consent ledger: intact (8 entries" in result.output
     shown = run(runner, "-w", str(tmp_path / "demo"), "transcript", "show", "1").output
     for name in ("Amara", "Blessing", "Chidinma", "Dounia"):
         assert name in shown

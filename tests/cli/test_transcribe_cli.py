@@ -9,19 +9,11 @@ from typer.testing import CliRunner
 from podcast.cli import app
 from podcast.models import ModelStore
 from podcast.workspace import Workspace
-from tests.sessions.transcript_data import make_transcribed_session
 
 
 @pytest.fixture
 def cli(model_store: ModelStore) -> CliRunner:
-    return CliRunner(
-        env={"COLUMNS": "120", "NO_COLOR": "1", "PODCAST_DATA_DIR": str(model_store.data_dir)}
-    )
-
-
-@pytest.fixture
-def sid(ws: Workspace, tmp_path: Path) -> int:
-    return make_transcribed_session(ws, tmp_path)
+    return CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "PODCAST_DATA_DIR": str(model_store.data_dir)})
 
 
 def test_show_export(cli: CliRunner, ws: Workspace, sid: int, tmp_path: Path) -> None:
@@ -45,22 +37,13 @@ def test_edit_through_the_editor(cli: CliRunner, ws: Workspace, sid: int, tmp_pa
     )
     assert result.exit_code == 0, result.output
     assert "marked reviewed" in result.output
-    assert (
-        "four years" in cli.invoke(app, ["-w", str(ws.root), "transcript", "show", str(sid)]).output
-    )
+    assert "four years" in cli.invoke(app, ["-w", str(ws.root), "transcript", "show", str(sid)]).output
 
 
-def test_edit_with_a_failing_editor_changes_nothing(
-    cli: CliRunner, ws: Workspace, sid: int
-) -> None:
-    result = cli.invoke(
-        app, ["-w", str(ws.root), "transcript", "edit", str(sid)], env={"EDITOR": "false"}
-    )
+def test_edit_with_a_failing_editor_changes_nothing(cli: CliRunner, ws: Workspace, sid: int) -> None:
+    result = cli.invoke(app, ["-w", str(ws.root), "transcript", "edit", str(sid)], env={"EDITOR": "false"})
     assert result.exit_code == 1 and "nothing changed" in result.output
-    assert (
-        "not reviewed"
-        in cli.invoke(app, ["-w", str(ws.root), "transcript", "show", str(sid)]).output
-    )
+    assert "not reviewed" in cli.invoke(app, ["-w", str(ws.root), "transcript", "show", str(sid)]).output
 
 
 def test_models_list_and_verify(cli: CliRunner) -> None:

@@ -44,9 +44,7 @@ def test_create_over_a_file_is_refused(tmp_path: Path) -> None:
         Workspace.create(tmp_path / "afile", SHOW)
 
 
-def test_failed_create_leaves_nothing_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_create_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_save(*_args: object) -> None:
         raise OSError(28, "No space left on device")
 

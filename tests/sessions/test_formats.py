@@ -44,9 +44,7 @@ PHRASES = [
 def test_golden_files(name: str, render: object) -> None:
     text = render(PHRASES)  # type: ignore[operator]
     golden = GOLDEN / name
-    assert text == golden.read_text(encoding="utf-8"), (
-        f"regenerate {golden} if the change is intended"
-    )
+    assert text == golden.read_text(encoding="utf-8"), f"regenerate {golden} if the change is intended"
 
 
 def test_vtt_is_read_by_a_webvtt_parser_with_voices_and_short_lines() -> None:
@@ -91,9 +89,7 @@ words = st.text(
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
-        st.tuples(
-            st.sampled_from(["Amara", "B <&>", "Chí"]), st.lists(words, min_size=1, max_size=40)
-        ),
+        st.tuples(st.sampled_from(["Amara", "B <&>", "Chí"]), st.lists(words, min_size=1, max_size=40)),
         min_size=1,
         max_size=5,
     )

@@ -50,9 +50,7 @@ def test_source_file_name_is_kept_nowhere(ws: Workspace, session_id: int, wav_fi
 
 
 def test_channel_map_assigns_speakers(ws: Workspace, session_id: int, wav_file: Path) -> None:
-    (take,) = importer.import_files(
-        ws, session_id, [wav_file], channel_map={1: "chidinma", 3: "Amara"}
-    )
+    (take,) = importer.import_files(ws, session_id, [wav_file], channel_map={1: "chidinma", 3: "Amara"})
     owners = {o.channel: o.participant.pseudonym if o.participant else None for o in take.owners}
     assert owners == {1: "Chidinma", 2: None, 3: "Amara"}
 
@@ -114,9 +112,7 @@ def test_positions_continue_and_file_names_come_from_ids(
 
 
 def _write_wav_header(path: Path, *, channels: int, data_size: int, payload: bytes) -> Path:
-    fmt = struct.pack(
-        "<HHIIHH", 1, channels, 48_000, 48_000 * 2 * max(channels, 1), 2 * max(channels, 1), 16
-    )
+    fmt = struct.pack("<HHIIHH", 1, channels, 48_000, 48_000 * 2 * max(channels, 1), 2 * max(channels, 1), 16)
     body = (
         b"WAVE"
         + b"fmt "

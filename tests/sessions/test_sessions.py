@@ -41,9 +41,7 @@ def test_unknown_participant_creates_nothing(ws: Workspace) -> None:
         (["Amara"], {"language": "xx-yy"}),
     ],
 )
-def test_invalid_sessions_are_refused(
-    ws: Workspace, names: list[str], kwargs: dict[str, str]
-) -> None:
+def test_invalid_sessions_are_refused(ws: Workspace, names: list[str], kwargs: dict[str, str]) -> None:
     participants.add(ws, "Amara")
     with pytest.raises(InvalidInputError):
         sessions.create(ws, "Work", names, **kwargs)  # type: ignore[arg-type]

@@ -64,21 +64,15 @@ def _session(
 
 
 @pytest.fixture(scope="module")
-def english(
-    tmp_path_factory: pytest.TempPathFactory, model_store: ModelStore
-) -> Iterator[Transcribed]:
+def english(tmp_path_factory: pytest.TempPathFactory, model_store: ModelStore) -> Iterator[Transcribed]:
     ws, session_id, timeline = _session(tmp_path_factory.mktemp("en") / "ws", ENGLISH, VOICES)
-    transcribe_session(
-        ws, session_id, model_store, TranscribeOptions(spoken_languages=("en", "fr"))
-    )
+    transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en", "fr")))
     yield Transcribed(ws, session_id, timeline, transcripts.load(ws, session_id))
     ws.close()
 
 
 def _normalise(text: str) -> str:
-    return " ".join(
-        "".join(c for c in text.lower() if c.isalnum() or c.isspace() or c == "'").split()
-    )
+    return " ".join("".join(c for c in text.lower() if c.isalnum() or c.isspace() or c == "'").split())
 
 
 def test_english_word_error_rate_is_at_most_20_percent(english: Transcribed) -> None:
@@ -132,21 +126,14 @@ def test_french_is_detected_as_french(tmp_path: Path, model_store: ModelStore) -
         ("Dounia", "Je suis arrivée à Paris il y a trois ans avec ma petite fille."),
     )
     ws, session_id, _ = _session(tmp_path / "fr", script, (("Dounia", "fr+f2", 60),))
-    result = transcribe_session(
-        ws, session_id, model_store, TranscribeOptions(spoken_languages=("en", "fr"))
-    )
+    result = transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en", "fr")))
     assert set(result.languages) == {"fr"}
     text = " ".join(u.text for u in transcripts.load(ws, session_id).utterances).lower()
     # espeak-ng's robotic French is hard (WER ~50 % measured here); the words are French.
-    assert (
-        len({"famille", "trois", "petite", "fille", "travail"} & set(text.replace(".", "").split()))
-        >= 3
-    )
+    assert len({"famille", "trois", "petite", "fille", "travail"} & set(text.replace(".", "").split())) >= 3
 
 
-def test_an_interrupted_run_resumes_to_the_same_transcript(
-    tmp_path: Path, model_store: ModelStore
-) -> None:
+def test_an_interrupted_run_resumes_to_the_same_transcript(tmp_path: Path, model_store: ModelStore) -> None:
     options = TranscribeOptions(batch_size=1, spoken_languages=("en",))
     script = ENGLISH  # about 45 s: two chunks of at most 30 s
     ws_a, sid_a, _ = _session(tmp_path / "a", script, VOICES)
@@ -165,9 +152,7 @@ def test_an_interrupted_run_resumes_to_the_same_transcript(
     assert shape(transcripts.load(ws_b, sid_b)) == shape(transcripts.load(ws_a, sid_a))
 
 
-def test_single_channel_group_recording_has_unknown_speakers(
-    tmp_path: Path, model_store: ModelStore
-) -> None:
+def test_single_channel_group_recording_has_unknown_speakers(tmp_path: Path, model_store: ModelStore) -> None:
     ws, session_id, _ = _session(tmp_path / "mono", ENGLISH[:2], VOICES[:2])
     # Replace the take by a mono mix of a two-person conversation.
     take = sessions.get(ws, session_id).takes[0]
@@ -230,9 +215,7 @@ def test_logs_hold_no_transcript_text(
     ws, session_id, timeline = _session(tmp_path / "log", ENGLISH[:2], VOICES[:2])
     with caplog.at_level("DEBUG"):
         transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en",)))
-        transcripts.apply_edit(
-            ws, session_id, transcripts.render_for_edit(transcripts.load(ws, session_id))
-        )
+        transcripts.apply_edit(ws, session_id, transcripts.render_for_edit(transcripts.load(ws, session_id)))
     words = {w.lower().strip(",.") for *_r, text in timeline for w in text.split() if len(w) > 5}
     logged = caplog.text.lower()
     assert not [w for w in words if w in logged]

@@ -8,12 +8,6 @@ from podcast.errors import InvalidInputError
 from podcast.workspace import Workspace
 from sessions import transcripts
 from sessions.transcripts import Word, realign
-from tests.sessions.transcript_data import make_transcribed_session
-
-
-@pytest.fixture
-def sid(ws: Workspace, tmp_path: Path) -> int:
-    return make_transcribed_session(ws, tmp_path)
 
 
 def test_load_gives_utterances_with_pseudonyms_and_flags(ws: Workspace, sid: int) -> None:
@@ -39,11 +33,7 @@ def test_edit_corrects_words_keeps_timings_and_marks_reviewed(ws: Workspace, sid
     thanks = after.utterances[2]
     assert thanks.text == "Thank you so much Blessing"
     starts = [w.start_s for w in thanks.words]
-    assert (
-        starts == sorted(starts)
-        and starts[0] == pytest.approx(6.0)
-        and starts[-1] == pytest.approx(6.8)
-    )
+    assert starts == sorted(starts) and starts[0] == pytest.approx(6.0) and starts[-1] == pytest.approx(6.8)
 
 
 def test_edit_changes_speakers(ws: Workspace, sid: int) -> None:
@@ -59,9 +49,7 @@ def test_edit_changes_speakers(ws: Workspace, sid: int) -> None:
 
 
 def test_edit_can_mark_a_speaker_unknown(ws: Workspace, sid: int) -> None:
-    text = transcripts.render_for_edit(transcripts.load(ws, sid)).replace(
-        "] Amara:", "] unknown:", 1
-    )
+    text = transcripts.render_for_edit(transcripts.load(ws, sid)).replace("] Amara:", "] unknown:", 1)
     transcripts.apply_edit(ws, sid, text)
     assert transcripts.load(ws, sid).utterances[0].speaker == "unknown"
 
@@ -98,9 +86,7 @@ def test_export_formats(ws: Workspace, sid: int) -> None:
         transcripts.export(ws, sid, "docx")
 
 
-def test_untranscribed_session_cannot_be_edited_or_exported(
-    ws: Workspace, sid: int, tmp_path: Path
-) -> None:
+def test_untranscribed_session_cannot_be_edited_or_exported(ws: Workspace, sid: int, tmp_path: Path) -> None:
     from sessions import sessions
 
     other = sessions.create(ws, "Empty", ["Amara"])

@@ -36,8 +36,7 @@ def make_transcribed_session(ws: Workspace, tmp_path: Path) -> int:
         words = text.split()
         end = start + 0.4 * len(words)
         segment = conn.execute(
-            "INSERT INTO segments (take_id, chunk, start_s, end_s, language) "
-            "VALUES (?, ?, ?, ?, 'en')",
+            "INSERT INTO segments (take_id, chunk, start_s, end_s, language) VALUES (?, ?, ?, ?, 'en')",
             (take.id, chunk, start, end),
         ).lastrowid
         for i, word in enumerate(words):

@@ -1,0 +1,325 @@
+"""podcast consent review|give|refuse|withdraw|status|verify|repair|receipt"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from consent import checkpoints, decisions, participants, receipt, review
+from consent.decisions import ExtractStatus
+from consent.participants import Participant
+from consent.review import Answer, ExtractView, ReviewStopped
+from podcast import audio, playback
+from podcast.cli.common import PodcastGroup, SessionArg, console, escape, state
+from podcast.errors import InvalidInputError
+from podcast.fsutil import atomic_write_text
+from podcast.workspace import Workspace
+from sessions import extracts, sessions
+
+app = typer.Typer(
+    cls=PodcastGroup,
+    no_args_is_help=True,
+    help="The group consent step, the tamper-evident ledger, withdrawals.",
+)
+
+MethodOption = Annotated[str, typer.Option(help="How the question was put: in_room, phone or paper.")]
+LanguageOption = Annotated[str | None, typer.Option(help="Language the question was put in (fr, en, ...).")]
+WitnessOption = Annotated[str | None, typer.Option(help="Witness pseudonym (default: the facilitator).")]
+DetailOption = Annotated[bool, typer.Option("--detail", help="Show who said what (facilitator only).")]
+
+_ANSWERS = {
+    "y": Answer.YES,
+    "yes": Answer.YES,
+    "oui": Answer.YES,
+    "o": Answer.YES,
+    "n": Answer.NO,
+    "no": Answer.NO,
+    "non": Answer.NO,
+    "l": Answer.LATER,
+    "later": Answer.LATER,
+    "plus tard": Answer.LATER,
+    "p": Answer.LATER,
+}
+
+
+class RichPrompter:
+    """The review on screen: large and simple; questions can be read aloud as printed."""
+
+    def __init__(self, ws: Workspace, *, play: bool) -> None:
+        self.ws = ws
+        self.play = play
+        self.out = console()
+
+    def show(self, view: ExtractView, number: int, total: int) -> None:
+        lines = "\n".join(f"[bold]{escape(s)}[/]: {escape(t)}" for s, t in view.lines)
+        warning = (
+            "" if view.protected else "\n\n[yellow]Voices are not protected yet: this is the original.[/]"
+        )
+        self.out.print(
+            Panel(
+                f"{lines}{warning}",
+                title=f"[bold]Extract {number} of {total}: {escape(view.title)}[/]",
+                subtitle=f"{view.duration_s:.0f} seconds",
+                padding=(1, 2),
+            )
+        )
+        if self.play:
+            extract = extracts.get(self.ws, view.extract_id)
+            take = next(t for t in sessions.get(self.ws, extract.session_id).takes if t.id == extract.take_id)
+            samples, rate = audio.read_range(self.ws.absolute(take.relpath), extract.start_s, extract.end_s)
+            self.out.print("[cyan]♪ Listening…[/]")
+            playback.play(samples.mean(axis=1), rate)
+
+    def ask(self, person: Participant, view: ExtractView) -> Answer:
+        question = (
+            f"\n[bold reverse] {escape(person.pseudonym)} [/] — do you agree to broadcast this extract?\n"
+            "   [bold green]y[/] = YES      [bold red]n[/] = NO      [bold]l[/] = not yet"
+        )
+        self.out.print(question)
+        while True:
+            try:
+                reply = input("> ").strip().casefold()
+            except EOFError:
+                raise ReviewStopped(
+                    "The review stopped: no more answers could be read.",
+                    hint="Answers given so far are saved. Run the review again to continue.",
+                ) from None
+            if reply in _ANSWERS:
+                return _ANSWERS[reply]
+            self.out.print("Please answer y (yes), n (no) or l (not yet).")
+
+
+def _language(ws: Workspace, session_id: int, language: str | None) -> str:
+    if language:
+        return language
+    spoken = sessions.get(ws, session_id).language
+    return spoken if spoken != "auto" else ws.settings().language
+
+
+def consent_table(items: list[ExtractStatus], names: dict[str, str], detail: bool) -> Table:
+    table = Table("Extract", "Title", "Consent", "Protected", "Publishable")
+    people: list[str] = []
+    if detail:
+        people = sorted({p.id for item in items for p in item.people}, key=lambda i: names.get(i, i))
+        for person in people:
+            table.add_column(escape(names.get(person, person)))
+    for item in items:
+        if item.cleared:
+            consent = "[green]cleared[/]"
+        elif item.refused:
+            consent = "[red]blocked[/]"  # who refused stays private in the group view
+        else:
+            consent = f"{item.answers_missing} answer(s) to get"
+        row = [
+            str(item.extract.id),
+            escape(item.extract.title),
+            consent,
+            "yes" if item.protected else "no",
+            "yes" if item.publishable else "no",
+        ]
+        row += [item.states.get(person, "-") for person in people]
+        table.add_row(*row)
+    return table
+
+
+@app.command("review")
+def review_(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    method: MethodOption = "in_room",
+    language: LanguageOption = None,
+    witness: WitnessOption = None,
+    detail: DetailOption = False,
+    play: Annotated[bool, typer.Option("--play/--no-play", help="Play each extract to the room.")] = True,
+    extract: Annotated[list[int] | None, typer.Option("--extract", help="Only these extracts.")] = None,
+) -> None:
+    """Guide the group through each extract; every participant answers yes, no or not yet."""
+    ws = state(ctx).workspace()
+    lead = decisions.resolve_witness(ws, session_id, witness)
+    result = review.run(
+        ws,
+        session_id,
+        RichPrompter(ws, play=play),
+        witness=lead,
+        method=method,
+        language=_language(ws, session_id, language),
+        extract_ids=extract,
+    )
+    names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
+    console().print(consent_table(list(result.statuses), names, detail))
+    console().print(
+        f"{result.answers_recorded} answer(s) recorded; ledger checkpoint signed "
+        f"({result.checkpoint_count} entries)."
+    )
+
+
+def _decide(
+    ctx: typer.Context,
+    session_id: int,
+    extract_id: int,
+    who: str,
+    event: Answer,
+    method: str,
+    language: str | None,
+    witness: str | None,
+) -> None:
+    ws = state(ctx).workspace()
+    if extracts.get(ws, extract_id).session_id != session_id:
+        raise InvalidInputError(
+            f"Extract {extract_id} is not in session {session_id}.",
+            hint="See 'podcast extract list'.",
+        )
+    person = participants.get(ws, who)
+    lead = decisions.resolve_witness(ws, session_id, witness)
+    decisions.record(
+        ws,
+        extract_id,
+        person,
+        event.value,
+        witness=lead,
+        method=method,
+        language=_language(ws, session_id, language),
+    )
+    checkpoints.sign(ws)
+    console().print(
+        f"Recorded: {escape(person.pseudonym)} — {'yes' if event is Answer.YES else 'no'} "
+        f"to extract {extract_id} ({method})."
+    )
+
+
+ParticipantOption = Annotated[str, typer.Option("--participant", help="Her pseudonym.")]
+ExtractArgument = Annotated[int, typer.Argument(help="Extract ID.", min=1)]
+
+
+@app.command("give")
+def give(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    extract_id: ExtractArgument,
+    participant: ParticipantOption,
+    method: MethodOption = "phone",
+    language: LanguageOption = None,
+    witness: WitnessOption = None,
+) -> None:
+    """Record a yes given later (e.g. by phone) by a participant who was absent."""
+    _decide(ctx, session_id, extract_id, participant, Answer.YES, method, language, witness)
+
+
+@app.command("refuse")
+def refuse(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    extract_id: ExtractArgument,
+    participant: ParticipantOption,
+    method: MethodOption = "phone",
+    language: LanguageOption = None,
+    witness: WitnessOption = None,
+) -> None:
+    """Record a no given later (e.g. by phone)."""
+    _decide(ctx, session_id, extract_id, participant, Answer.NO, method, language, witness)
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    participant: ParticipantOption,
+    extract_id: Annotated[int | None, typer.Option("--extract", help="One extract.")] = None,
+    session_id: Annotated[int | None, typer.Option("--session", help="Every extract of a session.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Everything she agreed to.")] = False,
+    method: MethodOption = "in_room",
+    language: Annotated[str, typer.Option(help="Language the request was made in.")] = "fr",
+) -> None:
+    """Withdraw a participant's consent; the next publish re-cuts the episodes."""
+    ws = state(ctx).workspace()
+    person = participants.get(ws, participant)
+    entries = decisions.withdraw(
+        ws,
+        person,
+        extract_id=extract_id,
+        session_id=session_id,
+        everything=all_,
+        method=method,
+        language=language,
+    )
+    if not entries:
+        console().print(
+            f"{escape(person.pseudonym)} had not agreed to any of these extracts: nothing to withdraw."
+        )
+        return
+    console().print(
+        f"Withdrawn: {escape(person.pseudonym)} from {len(entries)} extract(s) "
+        f"({', '.join(str(e.extract) for e in entries)}). It takes effect at the next publish."
+    )
+    console().print("Copies already downloaded by listeners cannot be recalled.")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    session_id: Annotated[int | None, typer.Argument(help="Only this session.")] = None,
+    detail: DetailOption = False,
+) -> None:
+    """Which extracts are cleared; with --detail, who answered what."""
+    ws = state(ctx).workspace()
+    items = decisions.session_status(ws, session_id)
+    if not items:
+        console().print("No extracts yet.")
+        return
+    names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
+    console().print(consent_table(items, names, detail))
+
+
+@app.command("verify")
+def verify(ctx: typer.Context) -> None:
+    """Check the ledger: every byte, the chain, and the signed checkpoints."""
+    ws = state(ctx).workspace()
+    verdict, checkpoint = checkpoints.verify(ws)
+    out = console()
+    if verdict.status == "intact":
+        signed = f"; last signed checkpoint covers {checkpoint.count}" if checkpoint else ""
+        out.print(f"[green]Ledger intact[/]: {verdict.entries} entries{signed}.")
+        return
+    if verdict.status == "torn_tail":
+        out.print(
+            f"[yellow]Torn tail[/]: {verdict.entries} complete entries, then an incomplete one "
+            f"({verdict.torn_bytes} bytes), e.g. after a power cut. Not tampering."
+        )
+        out.print("Run 'podcast consent repair' to keep every complete entry.")
+        raise typer.Exit(1)
+    out.print(f"[bold red]Ledger TAMPERED[/] ({verdict.entries} entries):")
+    for problem in verdict.problems:
+        out.print(f"  • {escape(problem)}")
+    raise typer.Exit(1)
+
+
+@app.command("repair")
+def repair(ctx: typer.Context) -> None:
+    """Cut off a torn last entry (saved aside), keeping every complete one."""
+    ws = state(ctx).workspace()
+    removed = checkpoints.ledger(ws).repair()
+    if removed:
+        checkpoints.sign(ws)
+    console().print(f"Removed {removed} byte(s) of an incomplete entry." if removed else "Nothing to repair.")
+
+
+@app.command("receipt")
+def receipt_(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a printable HTML page.")] = None,
+) -> None:
+    """Print a receipt of the session's decisions with the signed ledger checkpoint."""
+    ws = state(ctx).workspace()
+    item = receipt.build(ws, session_id)
+    typer.echo(item.text, nl=False)
+    if html:
+        atomic_write_text(html, item.html)
+        console().print(f"Printable receipt: {escape(str(html))}")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="consent")

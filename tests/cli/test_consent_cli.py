@@ -1,0 +1,104 @@
+"""The consent step through the CLI, with scripted stdin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from consent import checkpoints
+from podcast.cli import app
+from podcast.workspace import Workspace
+
+
+def run(runner: CliRunner, ws: Workspace, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["-w", str(ws.root), *args], input=input)
+
+
+def test_extracts_redactions_review_status_verify_receipt(
+    runner: CliRunner, ws: Workspace, sid: int, tmp_path: Path
+) -> None:
+    result = run(runner, ws, "extract", "add", str(sid), "--find", "arrived in Paris", "--title", "Arrival")
+    assert result.exit_code == 0, result.output
+    assert run(runner, ws, "extract", "add", str(sid), "--from", "0:06", "--to", "0:08").exit_code == 0
+    listed = run(runner, ws, "extract", "list").output
+    assert "Arrival" in listed and "2 to ask" in listed
+    assert "Blessing: I arrived" in run(runner, ws, "extract", "show", "1").output.replace("\n", " ").replace(
+        "  ", " "
+    )
+    assert run(runner, ws, "redact", "add", "--session", str(sid), "Gare du Nord").exit_code == 0
+    assert "Gare du Nord" in run(runner, ws, "redact", "list").output
+    assert run(runner, ws, "redact", "remove", "--session", str(sid), "gare du nord").exit_code == 0
+
+    review = run(runner, ws, "consent", "review", str(sid), "--no-play", input="y\nmaybe\ny\nn\ny\n")
+    assert review.exit_code == 0, review.output
+    assert "Please answer" in review.output
+    assert "4 answer(s) recorded" in review.output
+    status = run(runner, ws, "consent", "status").output
+    assert "cleared" in status and "blocked" in status
+    assert "Amara" not in status, "the group view does not say who refused"
+    detail = run(runner, ws, "consent", "status", "--detail").output
+    assert "Amara" in detail and "no" in detail
+
+    assert "Ledger intact: 4 entries" in run(runner, ws, "consent", "verify").output
+    page = tmp_path / "receipt.html"
+    printed = run(runner, ws, "consent", "receipt", str(sid), "--html", str(page))
+    assert printed.exit_code == 0 and "CONSENT RECEIPT" in printed.output
+    assert "Blessing" in page.read_text()
+
+
+def test_closed_stdin_is_an_error_not_a_hang(runner: CliRunner, ws: Workspace, sid: int) -> None:
+    run(runner, ws, "extract", "add", str(sid), "--find", "arrived in Paris")
+    result = run(runner, ws, "consent", "review", str(sid), "--no-play", input="y\n")
+    assert result.exit_code == 1
+    assert "no more answers" in result.output and "saved" in result.output
+    assert len(checkpoints.ledger(ws).entries()) == 1
+
+
+def test_give_refuse_withdraw(runner: CliRunner, ws: Workspace, sid: int) -> None:
+    run(runner, ws, "extract", "add", str(sid), "--find", "arrived in Paris")
+    for name in ("Amara", "Blessing"):
+        result = run(runner, ws, "consent", "give", str(sid), "1", "--participant", name)
+        assert result.exit_code == 0, result.output
+    assert "cleared" in run(runner, ws, "consent", "status").output
+    withdrawn = run(runner, ws, "consent", "withdraw", "--participant", "Amara", "--all")
+    assert withdrawn.exit_code == 0 and "cannot be recalled" in withdrawn.output
+    assert "cleared" not in run(runner, ws, "consent", "status").output
+    assert run(runner, ws, "consent", "refuse", str(sid), "1", "--participant", "Blessing").exit_code == 0
+    nothing = run(runner, ws, "consent", "withdraw", "--participant", "Blessing", "--extract", "1")
+    assert "nothing to withdraw" in nothing.output
+    bad = run(runner, ws, "consent", "give", str(sid), "1", "--participant", "Amara", "--method", "pigeon")
+    assert bad.exit_code == 1 and "Hint:" in bad.output
+
+
+def test_verify_reports_tampering_and_torn_tails(runner: CliRunner, ws: Workspace, sid: int) -> None:
+    run(runner, ws, "extract", "add", str(sid), "--find", "arrived in Paris")
+    run(runner, ws, "consent", "review", str(sid), "--no-play", input="y\ny\n")
+    path = checkpoints.ledger(ws).path
+    original = path.read_bytes()
+    path.write_bytes(original + b'{"seq":3,"ti')
+    torn = run(runner, ws, "consent", "verify")
+    assert torn.exit_code == 1 and "Torn tail" in torn.output and "TAMPERED" not in torn.output
+    assert "Removed" in run(runner, ws, "consent", "repair").output
+    assert run(runner, ws, "consent", "verify").exit_code == 0
+    path.write_bytes(original.replace(b'"event":"grant"', b'"event":"grunt"', 1))
+    tampered = run(runner, ws, "consent", "verify")
+    assert tampered.exit_code == 1 and "TAMPERED" in tampered.output
+    receipt = run(runner, ws, "consent", "receipt", str(sid))
+    assert receipt.exit_code == 1 and "does not verify" in receipt.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["extract", "add", "1", "--from", "0:01"],
+        ["extract", "add", "1", "--segments", "x-y"],
+        ["extract", "show", "99"],
+        ["consent", "review", "1", "--no-play"],
+        ["redact", "remove", "nothing"],
+    ],
+)
+def test_errors_have_hints(runner: CliRunner, ws: Workspace, sid: int, args: list[str]) -> None:
+    result = run(runner, ws, *args)
+    assert result.exit_code == 1 and "Hint:" in result.output, result.output
