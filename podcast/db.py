@@ -127,13 +127,15 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, one_thread: bool = True) -> sqlite3.Connection:
     """Open the state database, migrating it to the current schema.
+
+    *one_thread* False lets a connection be handed over to another thread (never shared).
 
     Raises WorkspaceError if the file is not a database or was made by a newer version.
     """
     try:
-        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=one_thread)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")

@@ -109,3 +109,38 @@ def sid(ws: Workspace, tmp_path: Path) -> int:
     fatou = participants.add(ws, "Fatou")
     ws.conn.execute("INSERT INTO session_members VALUES (?, ?, 'facilitator', 9)", (session_id, fatou.id))
     return session_id
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def audio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A private PulseAudio server with null sinks (scripts/audio-server), for real recording."""
+    folder = tmp_path_factory.mktemp("pulse")
+    started = subprocess.run(
+        [str(ROOT / "scripts" / "audio-server"), "start", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    env = dict(line.split("=", 1) for line in started.stdout.split() if "=" in line)
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    import sounddevice as sd
+
+    # PortAudio scans devices once; make it see the server's ALSA devices.
+    sd._terminate()
+    sd._initialize()
+    try:
+        yield env
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "audio-server"), "stop", str(folder)], check=False)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        sd._terminate()
+        sd._initialize()

@@ -15,6 +15,7 @@ from podcast.cli import (
     init,
     models,
     participant,
+    record,
     session,
     status,
     transcribe,
@@ -61,6 +62,7 @@ app.add_typer(session.app, name="session")
 app.add_typer(models.app, name="models")
 transcribe.register(app)
 extract.register(app)
+record.register(app, session.app)
 consent.register(app)
 
 

@@ -13,7 +13,7 @@ from consent import checkpoints, decisions, participants, receipt, review
 from consent.decisions import ExtractStatus
 from consent.participants import Participant
 from consent.review import Answer, ExtractView, ReviewStopped
-from podcast import audio, playback
+from podcast import audio, sound
 from podcast.cli.common import PodcastGroup, SessionArg, console, escape, state
 from podcast.errors import InvalidInputError
 from podcast.fsutil import atomic_write_text
@@ -72,7 +72,7 @@ class RichPrompter:
             take = next(t for t in sessions.get(self.ws, extract.session_id).takes if t.id == extract.take_id)
             samples, rate = audio.read_range(self.ws.absolute(take.relpath), extract.start_s, extract.end_s)
             self.out.print("[cyan]♪ Listening…[/]")
-            playback.play(samples.mean(axis=1), rate)
+            sound.play(samples.mean(axis=1), rate)
 
     def ask(self, person: Participant, view: ExtractView) -> Answer:
         question = (

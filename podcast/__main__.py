@@ -1,0 +1,5 @@
+"""`python -m podcast` runs the command line."""
+
+from podcast.cli import main
+
+main()
