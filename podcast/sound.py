@@ -116,6 +116,7 @@ def input_stream(
             latency=MIN_LATENCY_S,
             callback=callback,
             finished_callback=finished,
+            blocksize=rate_hz // 20,  # 50 ms blocks: few wake-ups, still smooth meters
         )
     except (sd.PortAudioError, ValueError) as exc:
         raise DeviceError(

@@ -143,6 +143,7 @@ class Recorder:
                 "The input channels must be distinct numbers from 1.", hint="e.g. --channels 1,2,4"
             )
         self.channels = len(self.inputs)
+        self._columns = [n - 1 for n in self.inputs]
         self.owners = self._owners()
         self.labels = tuple(
             next((p.pseudonym for p in self.session.participants if p.id == self.owners[i + 1]), f"input {n}")
@@ -225,7 +226,7 @@ class Recorder:
 
     # -- the audio thread: hand blocks over, nothing else --------------------------------------
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        block = indata[:, [n - 1 for n in self.inputs]].copy()
+        block = indata[:, self._columns]  # fancy indexing copies: the buffer is reused by PortAudio
         try:
             self._queue.put_nowait((block, bool(status.input_overflow)))
         except queue.Full:  # the writer is stuck: count it as a dropout rather than block audio
@@ -273,10 +274,10 @@ class Recorder:
             if overflow:
                 state.dropouts.append(state.frames / rate)
                 log.warning("input overflow (dropout) at %.2f s", state.frames / rate)
-            level = np.abs(block.astype(np.float64)) / FULL_SCALE
             if len(block):
-                state.peaks = np.max(level, axis=0)
-                state.rms = np.sqrt(np.mean(level**2, axis=0))
+                level = block.astype(np.float32) * np.float32(1 / FULL_SCALE)
+                state.peaks = np.max(np.abs(level), axis=0)
+                state.rms = np.sqrt(np.einsum("ij,ij->j", level, level) / len(level))
                 state.clipped += (state.peaks >= CLIP_LEVEL).astype(int)
         written = 0
         while written < len(block):

@@ -163,10 +163,10 @@ def record(
     try:
         if out.is_terminal and not state(ctx).quiet:
             with (
-                Live(_screen(recorder.status()), console=out, refresh_per_second=10) as live,
+                Live(_screen(recorder.status()), console=out, refresh_per_second=4) as live,
                 _keys(recorder),
             ):
-                result = recorder.wait(lambda s: live.update(_screen(s)))
+                result = recorder.wait(lambda s: live.update(_screen(s)), interval_s=0.25)
         else:
             last = [0.0]
 
