@@ -15,6 +15,7 @@ import soundfile as sf
 
 from consent import sensitive
 from consent.ledger import canonical
+from consent.protection import digest as protection_digest
 from podcast.workspace import Workspace
 from sessions import extracts, sessions, transcripts
 from sessions.extracts import Extract
@@ -30,12 +31,21 @@ class ExtractContent:
     audio_sha256: str
     lines: tuple[tuple[str, str], ...]  # (speaker ID or "unknown", text)
     reviewed: bool
-    sensitive_words: tuple[str, ...]
-    protection: tuple[tuple[str, str], ...]  # (speaker ID, mode)
+    sensitive_words: tuple[str, ...]  # normalised phrases said in the extract
+    settings: tuple[tuple[str, str], ...]  # (speaker ID, protection digest or "none")
+    render_key: str  # names the protected rendering of exactly this content and settings
+    rendered: bool  # whether that rendering exists (what the room heard)
+
+    @property
+    def protection(self) -> tuple[tuple[str, str], ...]:
+        """What was applied: the settings once rendered; "none" for everyone before."""
+        if self.rendered:
+            return self.settings
+        return tuple((speaker, NO_PROTECTION) for speaker, _ in self.settings)
 
     @property
     def protected(self) -> bool:
-        return bool(self.protection) and all(mode != NO_PROTECTION for _, mode in self.protection)
+        return bool(self.settings) and all(mode != NO_PROTECTION for _, mode in self.protection)
 
     @property
     def speakers(self) -> tuple[str, ...]:
@@ -60,15 +70,35 @@ def _audio_sha256(ws: Workspace, extract: Extract) -> str:
     return digest.hexdigest()
 
 
+def _said(phrase: str, tokens: list[str]) -> bool:
+    target = phrase.split()
+    return any(tokens[i : i + len(target)] == target for i in range(len(tokens) - len(target) + 1))
+
+
 def content(ws: Workspace, extract: Extract) -> ExtractContent:
     transcript = transcripts.load(ws, extract.session_id)
-    lines = tuple((u.speaker_id or "unknown", u.text) for u in extracts.utterances_in(transcript, extract))
-    words = tuple(sorted({extracts.normalise(p.phrase) for p in sensitive.list_for(ws, extract.session_id)}))
-    speakers = sorted({speaker for speaker, _ in lines if speaker != "unknown"})
-    # Voice protection is not built yet: every speaker is recorded as unprotected, which the
-    # publication gate refuses.
-    protection = tuple((speaker, NO_PROTECTION) for speaker in speakers)
-    return ExtractContent(_audio_sha256(ws, extract), lines, transcript.reviewed, words, protection)
+    utterances = extracts.utterances_in(transcript, extract)
+    lines = tuple((u.speaker_id or "unknown", u.text) for u in utterances)
+    tokens = extracts.normalise(" ".join(text for _, text in lines)).split()
+    phrases = {extracts.normalise(p.phrase) for p in sensitive.list_for(ws, extract.session_id)}
+    words = tuple(sorted(p for p in phrases if p and _said(p, tokens)))
+    speakers = sorted({speaker for speaker, _ in lines})
+    # An unknown speaker cannot be protected (her choice is unknown): the gate refuses it.
+    settings = tuple(
+        (speaker, NO_PROTECTION if speaker == "unknown" else protection_digest(ws, speaker))
+        for speaker in speakers
+    )
+    audio = _audio_sha256(ws, extract)
+    key_data = {
+        "audio": audio,
+        "range": [extract.take_id, extract.start_s, extract.end_s],
+        "lines": [list(x) for x in lines],
+        "sensitive": list(words),
+        "settings": [list(x) for x in settings],
+    }
+    render_key = hashlib.sha256(canonical(key_data)).hexdigest()
+    rendered = (ws.renderings_dir / f"{render_key}.wav").exists()
+    return ExtractContent(audio, lines, transcript.reviewed, words, settings, render_key, rendered)
 
 
 def of_content(item: ExtractContent, extract: Extract) -> str:
@@ -79,7 +109,9 @@ def of_content(item: ExtractContent, extract: Extract) -> str:
         "lines": [list(line) for line in item.lines],
         "reviewed": item.reviewed,
         "sensitive": list(item.sensitive_words),
-        "protection": [list(p) for p in item.protection],
+        "protection": [list(p) for p in item.settings],
+        # Whether the room heard the protected rendering or the original voices.
+        "rendered": item.rendered,
     }
     return hashlib.sha256(canonical(data)).hexdigest()
 

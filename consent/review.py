@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import Protocol
 
 from consent import checkpoints, decisions, fingerprint
@@ -39,6 +40,7 @@ class ExtractView:
     lines: tuple[tuple[str, str], ...]  # (pseudonym, text)
     protected: bool
     fingerprint: str
+    rendering: Path | None  # the protected audio the room hears, once rendered
 
 
 class Prompter(Protocol):
@@ -61,8 +63,16 @@ def view_of(ws: Workspace, status: ExtractStatus) -> ExtractView:
     extract = status.extract
     transcript = transcripts.load(ws, extract.session_id)
     lines = tuple((u.speaker, u.text) for u in extracts.utterances_in(transcript, extract))
+    content = fingerprint.content(ws, extract)
+    path = ws.renderings_dir / f"{content.render_key}.wav"
     return ExtractView(
-        extract.id, extract.title, extract.duration_s, lines, status.protected, status.fingerprint
+        extract.id,
+        extract.title,
+        extract.duration_s,
+        lines,
+        status.protected,
+        status.fingerprint,
+        path if content.rendered else None,
     )
 
 

@@ -122,6 +122,23 @@ MIGRATIONS: tuple[str, ...] = (
         removed_at  TEXT
     );
     """,
+    # 4: voice protection chosen by each participant; secret disguise parameters.
+    """
+    CREATE TABLE protection (
+        participant_id  TEXT PRIMARY KEY REFERENCES participants (id),
+        mode            TEXT NOT NULL CHECK (mode IN ('revoice', 'disguise')),
+        voice           TEXT,
+        updated_at      TEXT NOT NULL
+    );
+
+    CREATE TABLE voice_params (
+        participant_id  TEXT NOT NULL REFERENCES participants (id),
+        mode            TEXT NOT NULL,
+        params_json     TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (participant_id, mode)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

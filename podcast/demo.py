@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from consent import participants, review
+from consent import participants, protection, review, sensitive
 from consent.participants import Participant
 from podcast import speech
 from podcast.errors import InvalidInputError, WorkspaceError
 from podcast.models import ModelStore
 from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
+from publish import anonymise
+from publish.voices import VoiceStore
 from sessions import extracts, importer, sessions, transcripts
 from sessions.transcribe import TranscribeOptions, transcribe_session
 
@@ -133,11 +135,13 @@ def generate_workshop(
 def run_demo(
     root: Path,
     store: ModelStore,
+    voices: VoiceStore,
     *,
     on_step: Callable[[str], None] | None = None,
     on_progress: Callable[[float, float], None] | None = None,
 ) -> DemoResult:
-    """Create a demo workspace in *root*, generate a workshop, import and transcribe it."""
+    """Create a demo workspace in *root*, generate a workshop, import and transcribe it,
+    define extracts, protect and render them, and run a scripted consent review."""
     step = on_step or (lambda _message: None)
     if (root / "podcast.toml").exists():
         raise WorkspaceError(
@@ -185,8 +189,15 @@ def run_demo(
         TranscribeOptions(spoken_languages=ws.settings().spoken_languages),
         on_progress=on_progress,
     )
-    step("Defining two extracts and running a scripted consent review")
+    step("Defining two extracts; protecting voices (revoice, and disguise for Chidinma)")
     _cleared_id, refused_id = _demo_extracts(ws, session.id)
+    # In a real workshop a person corrects the transcript here; the demo accepts it as is.
+    transcripts.apply_edit(ws, session.id, transcripts.render_for_edit(transcripts.load(ws, session.id)))
+    protection.set_mode(ws, "Chidinma", "disguise")
+    sensitive.add(ws, ["new city"], session.id)
+    step("Rendering the protected extracts (and checking the redaction by ear, with Whisper)")
+    anonymise.render_session(ws, session.id, voices=voices, models=store)
+    step("Running a scripted consent review of the protected extracts")
     review.run(
         ws,
         session.id,

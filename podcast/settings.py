@@ -60,6 +60,8 @@ class ShowSettings:
     # Languages spoken in the workshops: language detection chooses among these. Nigerian
     # Pidgin has no Whisper code; it is transcribed as English.
     spoken_languages: tuple[str, ...] = ("en", "fr")
+    # Voice protection until a participant chooses hers: revoice (strong) or disguise.
+    protection_default: str = "revoice"
 
     def __post_init__(self) -> None:
         validate(self)
@@ -91,6 +93,10 @@ def validate(settings: ShowSettings) -> None:
             )
     if not settings.spoken_languages:
         raise _field_error("spoken_languages", "is empty.", 'List at least one language, e.g. ["fr"].')
+    if settings.protection_default not in ("revoice", "disguise"):
+        raise _field_error(
+            "protection_default", f"is {settings.protection_default!r}.", "Use 'revoice' or 'disguise'."
+        )
     if settings.category not in CATEGORIES:
         raise _field_error(
             "category",

@@ -15,6 +15,7 @@ from podcast.cli import (
     init,
     models,
     participant,
+    protect,
     record,
     session,
     status,
@@ -63,6 +64,7 @@ app.add_typer(models.app, name="models")
 transcribe.register(app)
 extract.register(app)
 record.register(app, session.app)
+protect.register(app, participant.app)
 consent.register(app)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import soundfile as sf
 import typer
 from rich.panel import Panel
 from rich.table import Table
@@ -68,11 +69,19 @@ class RichPrompter:
             )
         )
         if self.play:
-            extract = extracts.get(self.ws, view.extract_id)
-            take = next(t for t in sessions.get(self.ws, extract.session_id).takes if t.id == extract.take_id)
-            samples, rate = audio.read_range(self.ws.absolute(take.relpath), extract.start_s, extract.end_s)
+            if view.rendering is not None:
+                samples, rate = sf.read(str(view.rendering), dtype="float32")
+            else:
+                extract = extracts.get(self.ws, view.extract_id)
+                take = next(
+                    t for t in sessions.get(self.ws, extract.session_id).takes if t.id == extract.take_id
+                )
+                original, rate = audio.read_range(
+                    self.ws.absolute(take.relpath), extract.start_s, extract.end_s
+                )
+                samples = original.mean(axis=1)
             self.out.print("[cyan]♪ Listening…[/]")
-            sound.play(samples.mean(axis=1), rate)
+            sound.play(samples, rate)
 
     def ask(self, person: Participant, view: ExtractView) -> Answer:
         question = (

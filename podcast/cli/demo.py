@@ -12,8 +12,10 @@ from podcast.cli.common import console, err_console, escape, progress_bar, state
 from podcast.cli.consent import consent_table
 from podcast.cli.render import hms, overview_table
 from podcast.demo import run_demo
+from podcast.models import default_data_dir
 from podcast.overview import overview
 from podcast.workspace import Workspace
+from publish.voices import VoiceStore
 
 
 def demo(
@@ -31,6 +33,7 @@ def demo(
         result = run_demo(
             directory,
             state(ctx).model_store(),
+            VoiceStore(default_data_dir()),
             on_step=step,
             on_progress=lambda done, total: on_progress(int(done), int(total)),
         )
@@ -42,7 +45,7 @@ def demo(
     ws = Workspace.open(result.workspace)
     out.print(overview_table(overview(ws)))
     names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
-    out.print("Consent (scripted review):")
+    out.print("Consent (scripted review of the protected extracts):")
     out.print(consent_table(decisions.session_status(ws, result.session_id), names, detail=False))
     verdict, _ = checkpoints.verify(ws)
     out.print(f"Consent ledger: {verdict.status} ({verdict.entries} entries, signed checkpoint).")

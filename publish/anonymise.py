@@ -1,0 +1,307 @@
+"""Rendering each extract's protected audio: revoiced or disguised per speaker, redacted,
+checked by a second transcription pass, cached under a key that covers its exact content
+and settings (so what the room heard is exactly what is published)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from consent import fingerprint, participants, protection, sensitive
+from podcast.errors import InvalidInputError, PodcastError
+from podcast.fsutil import atomic_write_text, temp_path_beside
+from podcast.models import ModelStore
+from podcast.workspace import Workspace
+from publish import redaction, revoice
+from publish.disguise import disguise
+from publish.voices import VoiceStore
+from sessions import extracts, sessions, transcripts, whisper
+from sessions.extracts import Extract
+
+log = logging.getLogger(__name__)
+
+RATE_HZ = 48_000
+PAD_S = 0.1
+TURN_GAP_S = 0.15
+
+
+class RedactionLeak(PodcastError):
+    """A sensitive word is still recognisable in a rendering."""
+
+
+@dataclass(frozen=True)
+class RenderedWord:
+    start_s: float  # extract time
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderedLine:
+    speaker: str  # pseudonym
+    mode: str
+    words: tuple[RenderedWord, ...]
+
+
+@dataclass(frozen=True)
+class Rendering:
+    extract_id: int
+    render_key: str
+    path: Path
+    duration_s: float
+    lines: tuple[RenderedLine, ...]
+    cached: bool
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _load_cached(extract: Extract, key: str, path: Path) -> Rendering:
+    data = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+    lines = tuple(
+        RenderedLine(item["speaker"], item["mode"], tuple(RenderedWord(*w) for w in item["words"]))
+        for item in data["lines"]
+    )
+    return Rendering(extract.id, key, path, sf.info(str(path)).duration, lines, True)
+
+
+def _source(ws: Workspace, extract: Extract, speaker_id: str) -> np.ndarray:
+    """Her own microphone channel over the extract (the mix if she has none), mono float."""
+    take = next(t for t in sessions.get(ws, extract.session_id).takes if t.id == extract.take_id)
+    start = max(0.0, extract.start_s - PAD_S)
+    data, rate = sf.read(
+        str(ws.absolute(take.relpath)),
+        start=round(start * take.sample_rate_hz),
+        stop=round((extract.end_s + PAD_S) * take.sample_rate_hz),
+        dtype="float32",
+        always_2d=True,
+    )
+    channel = next(
+        (o.channel - 1 for o in take.owners if o.participant and o.participant.id == speaker_id), None
+    )
+    mono = data[:, channel] if channel is not None else data.mean(axis=1)
+    if rate != RATE_HZ:
+        from scipy.signal import resample_poly
+
+        mono = resample_poly(mono, RATE_HZ, rate).astype(np.float32)
+    return mono
+
+
+def render(
+    ws: Workspace,
+    extract: Extract,
+    *,
+    voices: VoiceStore,
+    models: ModelStore | None,
+    on_step: Callable[[str], None] | None = None,
+) -> Rendering:
+    """Render (or reuse) the protected audio of an extract.
+
+    Raises InvalidInputError if a speaker is unknown or a revoiced transcript is not
+    reviewed, RedactionLeak if a sensitive word stays recognisable (checked with *models*).
+    """
+    content = fingerprint.content(ws, extract)
+    path = ws.renderings_dir / f"{content.render_key}.wav"
+    if path.exists() and _sidecar(path).exists():
+        return _load_cached(extract, content.render_key, path)
+    if any(speaker == "unknown" for speaker, _ in content.lines):
+        raise InvalidInputError(
+            f"Extract {extract.id} has words whose speaker is unknown, so their protection is unknown.",
+            hint=f"Set the speakers with: podcast transcript edit {extract.session_id}",
+        )
+    transcript = transcripts.load(ws, extract.session_id)
+    utterances = extracts.utterances_in(transcript, extract)
+    modes = {speaker: protection.get(ws, speaker) for speaker in content.speakers}
+    if any(p.mode == "revoice" for p in modes.values()) and not transcript.reviewed:
+        raise InvalidInputError(
+            f"Session {extract.session_id}'s transcript is not reviewed: a synthetic voice would read "
+            "uncorrected words.",
+            hint=f"Correct it first: podcast transcript edit {extract.session_id}",
+        )
+    phrases = [p.phrase for p in sensitive.list_for(ws, extract.session_id)]
+    names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
+    total = int((extract.duration_s + 2 * PAD_S) * RATE_HZ)
+    out = np.zeros(total + RATE_HZ * 30, dtype=np.float32)  # room for slower synthetic speech
+    lines: list[RenderedLine] = []
+    sources: dict[str, np.ndarray] = {}
+    cursor = 0.0
+    step = on_step or (lambda _m: None)
+    for number, utterance in enumerate(utterances, start=1):
+        speaker = utterance.speaker_id or ""
+        choice = modes[speaker]
+        step(f"line {number}/{len(utterances)}: {choice.mode}")
+        timed = [
+            (
+                utterance.offset_s + w.start_s - extract.session_start_s + PAD_S,
+                utterance.offset_s + w.end_s - extract.session_start_s + PAD_S,
+                w.text,
+            )
+            for w in utterance.words
+        ]
+        spans = redaction.find(timed, phrases)
+        shown = redaction.redact_words([t for _s, _e, t in timed], spans)
+        if choice.mode == "revoice":
+            hidden = redaction.redacted_indexes(spans)
+            spoken = " ".join(t for i, (_s, _e, t) in enumerate(timed) if i not in hidden)
+            speech = revoice.speak(spoken, voices.get(choice.voice), choice.colour_st, RATE_HZ)
+            start = max(timed[0][0], cursor)
+            first = int(start * RATE_HZ)
+            out[first : first + len(speech)] += speech
+            length = len(speech) / RATE_HZ
+            cursor = start + length + TURN_GAP_S
+            words = _spread(shown, start, length)
+        else:
+            if speaker not in sources:
+                secret = protection.disguise_params(ws, speaker)
+                sources[speaker] = disguise(_source(ws, extract, speaker), RATE_HZ, secret)
+            own = sources[speaker]
+            first = max(0, int((timed[0][0] - PAD_S) * RATE_HZ))
+            last = min(len(own), int((timed[-1][1] + PAD_S) * RATE_HZ))
+            piece = redaction.bleep(
+                own[first:last],
+                RATE_HZ,
+                [(s.start_s - first / RATE_HZ, s.end_s - first / RATE_HZ) for s in spans],
+            )
+            out[first:last] += piece
+            cursor = max(cursor, last / RATE_HZ)
+            words = _keep_times(timed, spans, shown)
+        lines.append(RenderedLine(names.get(speaker, "unknown"), choice.mode, tuple(words)))
+    end = max(cursor, total / RATE_HZ)
+    audio = out[: int(end * RATE_HZ)]
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    if peak > 0:
+        audio = audio * (10 ** (-1 / 20) / peak)
+    if content.sensitive_words and models is not None:
+        step("checking that no sensitive word is still audible")
+        _check_no_leak(audio, content.sensitive_words, models, ws.settings().spoken_languages, extract)
+    ws.renderings_dir.mkdir(parents=True, exist_ok=True)
+    partial = temp_path_beside(path, ".wav")
+    try:
+        sf.write(str(partial), audio, RATE_HZ, subtype="PCM_16", format="WAV")
+        atomic_write_text(
+            _sidecar(path),
+            json.dumps(
+                {
+                    "lines": [
+                        {
+                            "speaker": line.speaker,
+                            "mode": line.mode,
+                            "words": [[w.start_s, w.end_s, w.text] for w in line.words],
+                        }
+                        for line in lines
+                    ]
+                },
+                ensure_ascii=False,
+            ),
+        )
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    log.info("extract %d rendered (%d lines)", extract.id, len(lines))
+    return Rendering(extract.id, content.render_key, path, len(audio) / RATE_HZ, tuple(lines), False)
+
+
+def _spread(texts: list[str], start: float, length: float) -> list[RenderedWord]:
+    """Word times for synthetic speech: proportional to their length in characters."""
+    weights = [len(t) + 1 for t in texts]
+    total = sum(weights) or 1
+    words, at = [], start
+    for text, weight in zip(texts, weights, strict=True):
+        span = length * weight / total
+        words.append(RenderedWord(round(at, 3), round(at + span, 3), text))
+        at += span
+    return words
+
+
+def _keep_times(
+    timed: list[tuple[float, float, str]], spans: list[redaction.Span], shown: list[str]
+) -> list[RenderedWord]:
+    hidden = redaction.redacted_indexes(spans)
+    words: list[RenderedWord] = []
+    for index, (start, end, text) in enumerate(timed):
+        if index in hidden:
+            if words and words[-1].text == redaction.REDACTED:
+                words[-1] = RenderedWord(words[-1].start_s, round(end, 3), redaction.REDACTED)
+            else:
+                words.append(RenderedWord(round(start, 3), round(end, 3), redaction.REDACTED))
+        else:
+            words.append(RenderedWord(round(start, 3), round(end, 3), text))
+    assert [w.text for w in words] == shown
+    return words
+
+
+def _check_no_leak(
+    audio: np.ndarray,
+    words: tuple[str, ...],
+    models: ModelStore,
+    languages: tuple[str, ...],
+    extract: Extract,
+) -> None:
+    from scipy.signal import resample_poly
+
+    mono16 = resample_poly(audio, whisper.SAMPLE_RATE_HZ, RATE_HZ).astype(np.float32)
+    recogniser = _recogniser(models, languages)
+    duration = len(mono16) / whisper.SAMPLE_RATE_HZ
+    chunks = [
+        whisper.Chunk(float(start), float(min(duration, start + whisper.MAX_CHUNK_S)))
+        for start in np.arange(0.0, duration, whisper.MAX_CHUNK_S)
+    ]
+    pieces = [
+        w.text
+        for segments in recogniser.transcribe_batch(mono16, chunks, None)
+        for seg in segments
+        for w in seg.words
+    ]
+    heard = extracts.normalise(" ".join(pieces)).split()
+    leaked = [w for w in words if _contains(heard, w.split())]
+    if leaked:
+        raise RedactionLeak(
+            f"Extract {extract.id}: {len(leaked)} sensitive word(s) can still be understood after redaction.",
+            hint="Widen the extract's redaction (check the word timings with 'podcast transcript edit'), "
+            "or choose another extract.",
+        )
+
+
+def _contains(tokens: list[str], target: list[str]) -> bool:
+    return any(tokens[i : i + len(target)] == target for i in range(len(tokens) - len(target) + 1))
+
+
+_RECOGNISERS: dict[tuple[str, tuple[str, ...]], whisper.Recogniser] = {}
+
+
+def _recogniser(models: ModelStore, languages: tuple[str, ...]) -> whisper.Recogniser:
+    key = (str(models.data_dir), languages)
+    if key not in _RECOGNISERS:
+        _RECOGNISERS[key] = whisper.Recogniser(models.ready().path, allowed_languages=languages)
+    return _RECOGNISERS[key]
+
+
+def render_session(
+    ws: Workspace,
+    session_id: int,
+    *,
+    voices: VoiceStore,
+    models: ModelStore | None,
+    extract_ids: list[int] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Rendering]:
+    """Render every extract of a session (or the listed ones); reports progress per extract."""
+    items = [e for e in extracts.list_all(ws, session_id) if extract_ids is None or e.id in extract_ids]
+    if not items:
+        raise InvalidInputError(
+            f"Session {session_id} has no extract to render.",
+            hint=f'Define one: podcast extract add {session_id} --find "..."',
+        )
+    results = []
+    for index, extract in enumerate(items):
+        results.append(render(ws, extract, voices=voices, models=models))
+        if on_progress:
+            on_progress(index + 1, len(items))
+    return results

@@ -1,0 +1,49 @@
+"""Revoice (strong protection): a synthetic voice reads her reviewed words.
+
+Piper runs offline from local files; noise scales are zero so the same text always gives
+the same audio. Each participant's colour (a pitch and formant shift of the *synthetic*
+voice, harmless since it is not hers) keeps her distinct across the show.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from publish.disguise import praat_change_gender
+from publish.voices import Voice
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=4)
+def _load(model: Path, config: Path) -> Any:
+    from piper import PiperVoice
+
+    # download_dir: Piper would otherwise use the current folder; nothing is downloaded.
+    return PiperVoice.load(model, config_path=config, download_dir=Path(tempfile.gettempdir()))
+
+
+def speak(text: str, voice: Voice, colour_st: float, rate_hz: int) -> np.ndarray:
+    """Mono float32 speech at *rate_hz* (empty for empty text)."""
+    if not text.strip():
+        return np.zeros(0, dtype=np.float32)
+    from piper import SynthesisConfig
+
+    engine = _load(voice.model, voice.config)
+    config = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=True)
+    chunks = [chunk.audio_float_array for chunk in engine.synthesize(text, syn_config=config)]
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    native = engine.config.sample_rate
+    audio = np.concatenate(chunks).astype(np.float64)
+    if colour_st:
+        ratio = 2 ** (colour_st / 12)
+        audio = praat_change_gender(audio, native, 1.0 + (ratio - 1.0) * 0.5, ratio, seed=1)
+    return resample_poly(audio, rate_hz, native).astype(np.float32)

