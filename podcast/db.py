@@ -139,6 +139,26 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (participant_id, mode)
     );
     """,
+    # 5: episodes.
+    """
+    CREATE TABLE episodes (
+        id          INTEGER PRIMARY KEY,
+        guid        TEXT NOT NULL UNIQUE,
+        title       TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        number      INTEGER,
+        season      INTEGER,
+        created_at  TEXT NOT NULL,
+        removed_at  TEXT
+    );
+
+    CREATE TABLE episode_extracts (
+        episode_id  INTEGER NOT NULL REFERENCES episodes (id) ON DELETE CASCADE,
+        extract_id  INTEGER NOT NULL REFERENCES extracts (id),
+        position    INTEGER NOT NULL,
+        PRIMARY KEY (episode_id, extract_id)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,14 +14,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from consent import participants, protection, review, sensitive
+from consent import participants, protection, receipt, review, sensitive
 from consent.participants import Participant
 from podcast import speech
 from podcast.errors import InvalidInputError, WorkspaceError
+from podcast.fsutil import atomic_write_text
 from podcast.models import ModelStore
 from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
-from publish import anonymise
+from publish import anonymise, episodes, site
 from publish.voices import VoiceStore
 from sessions import extracts, importer, sessions, transcripts
 from sessions.transcribe import TranscribeOptions, transcribe_session
@@ -87,6 +88,9 @@ class DemoResult:
     channels: int
     words: int
     languages: dict[str, int]
+    feed: Path
+    episode_audio: Path
+    receipt: Path
 
 
 def _resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -206,6 +210,17 @@ def run_demo(
         method="in_room",
         language="en",
     )
+    step("Building the episode from the cleared extract and publishing the feed")
+    episode = episodes.create(
+        ws,
+        "Finding work",
+        [_cleared_id, refused_id],
+        number=1,
+        description="Women of the workshop talk about their first jobs.",
+    )
+    published = site.publish(ws, voices=voices)
+    receipt_path = ws.consent_dir / f"receipt-session-{session.id}.html"
+    atomic_write_text(receipt_path, receipt.build(ws, session.id).html)
     ws.close()
     return DemoResult(
         ws.root,
@@ -214,4 +229,7 @@ def run_demo(
         takes[0].channels,
         transcribed.words,
         transcribed.languages,
+        published.out_dir / "feed.xml",
+        next(published.out_dir.glob(f"ep-{episode.guid.split('-')[0]}-*.mp3")),
+        receipt_path,
     )

@@ -10,8 +10,9 @@ from podcast.errors import InvalidInputError
 # Characters that reorder text on screen (bidi overrides/isolates) can disguise a name.
 _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
-# XML 1.0 Char production; everything else cannot appear in a feed.
-_XML_INVALID = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# XML 1.0 Char production, less DEL and the C1 controls (XML discourages them, and parsers
+# "repair" them into other characters).
+_XML_INVALID = re.compile("[^\t\n\r\u0020-\u007e\u00a0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def xml_safe(text: str) -> str:

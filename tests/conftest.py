@@ -21,7 +21,14 @@ from sessions import sessions
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Workspace]:
-    workspace = Workspace.create(tmp_path / "ws", ShowSettings(title="Test show", language="en"))
+    show = ShowSettings(
+        title="Test show",
+        language="en",
+        author="Test collective",
+        base_url="https://podcast.example.org/show/",
+        owner_email="owner@example.org",
+    )
+    workspace = Workspace.create(tmp_path / "ws", show)
     yield workspace
     workspace.close()
 

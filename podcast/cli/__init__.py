@@ -16,6 +16,7 @@ from podcast.cli import (
     models,
     participant,
     protect,
+    publish,
     record,
     session,
     status,
@@ -65,6 +66,7 @@ transcribe.register(app)
 extract.register(app)
 record.register(app, session.app)
 protect.register(app, participant.app)
+publish.register(app)
 consent.register(app)
 
 

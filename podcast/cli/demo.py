@@ -50,6 +50,10 @@ def demo(
     verdict, _ = checkpoints.verify(ws)
     out.print(f"Consent ledger: {verdict.status} ({verdict.entries} entries, signed checkpoint).")
     out.print(f"Workspace: {escape(str(result.workspace))}")
+    out.print(f"Feed:      {escape(str(result.feed))}")
+    out.print(f"Episode:   {escape(str(result.episode_audio))}")
+    out.print(f"Receipt:   {escape(str(result.receipt))}")
+    out.print(f"Preview it in a browser: podcast -w {escape(str(result.workspace))} serve")
 
 
 def register(app: typer.Typer) -> None:

@@ -40,4 +40,10 @@ def test_xml_safe_leaves_only_xml_characters(text: str) -> None:
     cleaned = xml_safe(text)
     for char in cleaned:
         code = ord(char)
-        assert code in (9, 10, 13) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000
+        assert (
+            code in (9, 10, 13)
+            or 0x20 <= code <= 0x7E
+            or 0xA0 <= code <= 0xD7FF
+            or 0xE000 <= code <= 0xFFFD
+            or (code >= 0x10000)
+        )

@@ -1,0 +1,207 @@
+"""Building an episode: the consented renderings, joined with short fades and pauses,
+normalised to -16 LUFS (true peak under -1 dBTP), MP3 through ffmpeg, ID3v2.4 tags with a
+chapter per extract, and transcripts and chapters shifted to episode time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from consent import checkpoints, decisions, sensitive
+from consent.decisions import ExtractStatus
+from podcast import ffmpeg
+from podcast.errors import PodcastError
+from podcast.fsutil import atomic_write_text
+from podcast.workspace import Workspace
+from publish import anonymise, redaction, tags
+from publish.anonymise import RATE_HZ
+from publish.episodes import Episode
+from publish.voices import VoiceStore
+from sessions.formats import Phrase, TimedWord, to_json, to_srt, to_vtt
+
+GAP_S = 0.8
+FADE_S = 0.02
+
+
+class GateRefused(PodcastError):
+    """An episode contains extracts that may not be published."""
+
+
+@dataclass(frozen=True)
+class ChapterInfo:
+    start_s: float
+    end_s: float
+    title: str
+    extract_id: int
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class BuiltEpisode:
+    episode_id: int
+    guid: str
+    audio: Path
+    audio_bytes: int
+    audio_sha256: str
+    duration_s: float
+    loudness_lufs: float
+    true_peak_dbtp: float
+    chapters: tuple[ChapterInfo, ...]
+    files: dict[str, Path]  # vtt, srt, json, chapters
+
+
+def blockers(items: list[ExtractStatus]) -> list[str]:
+    """Why each extract may not be published (never naming who refused)."""
+    reasons = []
+    for item in items:
+        label = f"Extract {item.extract.id} ({item.extract.title})"
+        if item.refused:
+            reasons.append(f"{label}: not everyone agreed.")
+        elif not item.cleared:
+            reasons.append(f"{label}: {item.answers_missing} answer(s) missing.")
+        elif not item.protected:
+            reasons.append(f"{label}: its voices are not protected yet (podcast anonymise).")
+    return reasons
+
+
+def check_gate(ws: Workspace, episode: Episode) -> list[ExtractStatus]:
+    """The episode's extracts, if every one may be published; else GateRefused listing why."""
+    entries = checkpoints.ledger(ws).entries()
+    items = [decisions.status(ws, e, entries) for e in episode.extracts]
+    reasons = blockers(items)
+    if reasons or not items:
+        raise GateRefused(
+            f"Episode {episode.id} cannot be built: " + (" ".join(reasons) or "it has no extract."),
+            hint="Complete the consent review (podcast consent status) and render protected audio.",
+        )
+    return items
+
+
+def _fade(samples: np.ndarray) -> np.ndarray:
+    ramp = int(FADE_S * RATE_HZ)
+    out = samples.copy()
+    if len(out) > 2 * ramp:
+        out[:ramp] *= np.linspace(0, 1, ramp, dtype=np.float32)
+        out[-ramp:] *= np.linspace(1, 0, ramp, dtype=np.float32)
+    return out
+
+
+def _safe_title(title: str, phrases: list[str]) -> str:
+    words = title.split()
+    spans = redaction.find([(0.0, 0.0, w) for w in words], phrases)
+    return " ".join(redaction.redact_words(words, spans))
+
+
+def build(
+    ws: Workspace,
+    episode: Episode,
+    items: list[ExtractStatus],
+    out_dir: Path,
+    *,
+    voices: VoiceStore,
+    bitrate_kbps: int = 96,
+    artwork: tuple[bytes, str] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BuiltEpisode:
+    """Build the episode from these (cleared and protected) extracts into *out_dir*.
+
+    File names derive from content hashes, so a re-cut never reuses a URL.
+    """
+    show = ws.settings()
+    pieces: list[np.ndarray] = []
+    chapters: list[ChapterInfo] = []
+    phrases: list[Phrase] = []
+    position = 0.0
+    total_steps = len(items) + 2
+    for index, item in enumerate(items):
+        rendering = anonymise.render(ws, item.extract, voices=voices, models=None)
+        audio, rate = sf.read(str(rendering.path), dtype="float32")
+        assert rate == RATE_HZ
+        if pieces:
+            pieces.append(np.zeros(int(GAP_S * RATE_HZ), dtype=np.float32))
+            position += GAP_S
+        pieces.append(_fade(audio))
+        words_for_title = [p.phrase for p in sensitive.list_for(ws, item.extract.session_id)]
+        chapters.append(
+            ChapterInfo(
+                position,
+                position + len(audio) / RATE_HZ,
+                _safe_title(item.extract.title, words_for_title),
+                item.extract.id,
+                item.fingerprint,
+            )
+        )
+        for line in rendering.lines:
+            phrases.append(
+                Phrase(
+                    line.speaker,
+                    tuple(TimedWord(position + w.start_s, position + w.end_s, w.text) for w in line.words),
+                )
+            )
+        position += len(audio) / RATE_HZ
+        if on_progress:
+            on_progress(index + 1, total_steps)
+    joined = np.concatenate(pieces) if pieces else np.zeros(RATE_HZ, dtype=np.float32)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    short = episode.guid.split("-")[0]
+    with tempfile.TemporaryDirectory(dir=ws.tmp_dir) as tmp:
+        wav = Path(tmp) / "episode.wav"
+        mp3 = Path(tmp) / "episode.mp3"
+        sf.write(str(wav), joined, RATE_HZ, subtype="PCM_24")
+        loudness, peak = ffmpeg.encode_mp3(wav, mp3, bitrate_kbps=bitrate_kbps)
+        if on_progress:
+            on_progress(len(items) + 1, total_steps)
+        art, mime = artwork if artwork else (None, "image/png")
+        tags.write(
+            mp3,
+            title=episode.title,
+            show=show.title,
+            artist=show.author,
+            number=episode.number,
+            artwork=art,
+            artwork_mime=mime,
+            chapters=[
+                tags.Chapter(round(c.start_s * 1000), round(c.end_s * 1000), c.title) for c in chapters
+            ],
+        )
+        data = mp3.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        audio_path = out_dir / f"ep-{short}-{digest[:16]}.mp3"
+        audio_path.write_bytes(data)
+    duration = len(joined) / RATE_HZ
+    files = {}
+    for kind, text in (("vtt", to_vtt(phrases)), ("srt", to_srt(phrases)), ("json", to_json(phrases))):
+        name = (
+            f"ep-{short}-{digest[:16]}.{kind}"
+            if kind != "json"
+            else f"ep-{short}-{digest[:16]}.transcript.json"
+        )
+        atomic_write_text(out_dir / name, text)
+        files[kind] = out_dir / name
+    chapters_doc = {
+        "version": "1.2.0",
+        "chapters": [{"startTime": round(c.start_s, 3), "title": c.title} for c in chapters],
+    }
+    files["chapters"] = out_dir / f"ep-{short}-{digest[:16]}.chapters.json"
+    atomic_write_text(files["chapters"], json.dumps(chapters_doc, ensure_ascii=False, indent=2) + "\n")
+    if on_progress:
+        on_progress(total_steps, total_steps)
+    return BuiltEpisode(
+        episode.id,
+        episode.guid,
+        audio_path,
+        len(data),
+        digest,
+        duration,
+        loudness,
+        peak,
+        tuple(chapters),
+        files,
+    )
