@@ -7,6 +7,7 @@ with a little of the others' speech bleeding in (as around a real table).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import soundfile as sf
 
 from consent import participants, protection, receipt, review, sensitive
 from consent.participants import Participant
-from podcast import speech
+from podcast import sound, speech
 from podcast.errors import InvalidInputError, WorkspaceError
 from podcast.fsutil import atomic_write_text
 from podcast.models import ModelStore
@@ -25,6 +26,8 @@ from podcast.workspace import Workspace
 from publish import anonymise, episodes, site
 from publish.voices import VoiceStore
 from sessions import extracts, importer, sessions, transcripts
+from sessions.recorder import Recorder, RecordOptions
+from sessions.sessions import Take
 from sessions.transcribe import TranscribeOptions, transcribe_session
 
 DEMO_RATE_HZ = 48_000
@@ -67,6 +70,26 @@ class _DemoAnswers:
         return review.Answer.YES
 
 
+def _record(
+    ws: Workspace, session_id: int, source: Path, stem: str, channel_map: dict[int, str]
+) -> list[Take]:
+    """Play the generated workshop into a virtual sink while recording its monitor."""
+    recorder = Recorder(
+        ws, session_id, RecordOptions(device=f"{stem}_in", inputs=(1, 2, 3, 4), channel_map=channel_map)
+    )
+    recorder.start()
+    try:
+        deadline = time.monotonic() + 10
+        while recorder.status().elapsed_s < 0.3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sound.play_file_to_pulse_sink(source, stem, "front-left,front-right,rear-left,rear-right")
+        time.sleep(0.3)
+    finally:
+        recorder.stop()
+        result = recorder.wait()
+    return [t for t in sessions.get(ws, session_id).takes if t.id in result.take_ids]
+
+
 def _demo_extracts(ws: Workspace, session_id: int) -> tuple[int, int]:
     """Two extracts found by text search (by speaker if the recogniser misheard the words)."""
     ids = []
@@ -91,6 +114,7 @@ class DemoResult:
     feed: Path
     episode_audio: Path
     receipt: Path
+    recorded: bool
 
 
 def _resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -141,6 +165,7 @@ def run_demo(
     store: ModelStore,
     voices: VoiceStore,
     *,
+    record_through: str | None = None,
     on_step: Callable[[str], None] | None = None,
     on_progress: Callable[[float, float], None] | None = None,
 ) -> DemoResult:
@@ -177,11 +202,17 @@ def run_demo(
     step("Generating a 4-voice workshop with espeak-ng")
     audio, _timeline = generate_workshop()
     source = ws.tmp_dir / "demo-recorder-output.wav"
-    sf.write(str(source), audio, DEMO_RATE_HZ, subtype="PCM_24")
+    channel_map = {i + 1: name for i, (name, _, _) in enumerate(DEMO_VOICES)}
     try:
-        step("Importing it as a take")
-        channel_map = {i + 1: name for i, (name, _, _) in enumerate(DEMO_VOICES)}
-        takes = importer.import_files(ws, session.id, [source], channel_map=channel_map)
+        if record_through:
+            step(f"Recording it from the virtual sound device {record_through}_in")
+            pad = np.zeros((int(0.3 * DEMO_RATE_HZ), audio.shape[1]), dtype=np.float32)
+            sf.write(str(source), np.concatenate([pad, audio, pad]), DEMO_RATE_HZ, subtype="PCM_16")
+            takes = _record(ws, session.id, source, record_through, channel_map)
+        else:
+            sf.write(str(source), audio, DEMO_RATE_HZ, subtype="PCM_24")
+            step("Importing it as a take")
+            takes = importer.import_files(ws, session.id, [source], channel_map=channel_map)
     finally:
         with contextlib.suppress(OSError):
             source.unlink()
@@ -232,4 +263,5 @@ def run_demo(
         published.out_dir / "feed.xml",
         next(published.out_dir.glob(f"ep-{episode.guid.split('-')[0]}-*.mp3")),
         receipt_path,
+        record_through is not None,
     )

@@ -7,8 +7,11 @@ missing library becomes a clear error with the command that installs it.
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -136,3 +139,21 @@ def play(samples: np.ndarray, rate_hz: int, *, device: int | str | None = None) 
             f"Cannot play audio: {exc}.",
             hint="Check the output device with 'podcast devices', or use --no-play.",
         ) from None
+
+
+def play_file_to_pulse_sink(path: Path, sink: str, channel_map: str) -> None:
+    """Play a file into a PulseAudio sink with paplay (used to feed the virtual sound server)."""
+    paplay = shutil.which("paplay")
+    if paplay is None:
+        raise ToolMissingError("paplay is not installed.", hint="sudo apt-get install pulseaudio-utils")
+    result = subprocess.run(
+        [paplay, f"--device={sink}", f"--channel-map={channel_map}", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise DeviceError(
+            f"Cannot play into {sink}: {result.stderr.strip()[-200:]}",
+            hint="Is the virtual sound server running? scripts/audio-server start DIR",
+        )

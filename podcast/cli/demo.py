@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from consent import checkpoints, decisions, participants
+from podcast import sound
 from podcast.cli.common import console, err_console, escape, progress_bar, state
 from podcast.cli.consent import consent_table
 from podcast.cli.render import hms, overview_table
 from podcast.demo import run_demo
+from podcast.errors import PodcastError
 from podcast.models import default_data_dir
 from podcast.overview import overview
 from podcast.workspace import Workspace
@@ -21,6 +25,14 @@ from publish.voices import VoiceStore
 def demo(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")] = Path("podcast-demo"),
+    record_through: Annotated[
+        str | None,
+        typer.Option(
+            help="Record from a virtual sound server's sink (e.g. podcast_quad, from "
+            "scripts/audio-server) instead of importing. Default: when one is running."
+        ),
+    ] = None,
+    no_record: Annotated[bool, typer.Option("--import-only", help="Always import, never record.")] = False,
 ) -> None:
     """Run the toolkit on a generated sample workshop (synthetic voices) in a new workspace."""
     quiet = state(ctx).quiet
@@ -29,17 +41,23 @@ def demo(
         if not quiet:
             err_console().print(f"[cyan]→[/] {message}")
 
+    if record_through is None and not no_record and os.environ.get("PULSE_SERVER"):
+        with contextlib.suppress(PodcastError):
+            if any(d.name == "podcast_quad_in" for d in sound.devices()):
+                record_through = "podcast_quad"
     with progress_bar(ctx, "Transcribing") as on_progress:
         result = run_demo(
             directory,
             state(ctx).model_store(),
             VoiceStore(default_data_dir()),
+            record_through=None if no_record else record_through,
             on_step=step,
             on_progress=lambda done, total: on_progress(int(done), int(total)),
         )
     out = console()
     duration = hms(result.duration_s)
-    out.print(f"Imported session {result.session_id}: {result.channels} channels, {duration}")
+    how = "Recorded" if result.recorded else "Imported"
+    out.print(f"{how} session {result.session_id}: {result.channels} channels, {duration}")
     languages = ", ".join(result.languages)
     out.print(f"Transcribed {result.words} words (languages: {languages}).")
     ws = Workspace.open(result.workspace)

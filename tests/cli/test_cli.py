@@ -219,3 +219,10 @@ def test_demo_imports_and_transcribes_a_four_voice_session(tmp_path: Path, model
     assert list(ws.tmp_dir.iterdir()) == []
     again = run(runner, "demo", str(tmp_path / "demo"))
     assert again.exit_code == 1 and "already holds a workspace" in again.output
+
+
+@pytest.mark.parametrize("path", [p for p in _all_commands() if p], ids=lambda p: " ".join(p))
+def test_every_command_is_mentioned_in_the_docs(path: tuple[str, ...]) -> None:
+    root = Path(__file__).resolve().parents[2]
+    docs = (root / "README.md").read_text() + "".join(p.read_text() for p in (root / "docs").glob("*.md"))
+    assert f"podcast {' '.join(path)}" in docs
