@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := espeak-ng ffmpeg libsndfile1 libportaudio2
 APT_TEST := $(APT_RUN) pulseaudio pulseaudio-utils libasound2-plugins
 
-.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record
+.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -56,6 +56,9 @@ test: system-test $(STAMP) node_modules/podcast-partytime/package.json
 bench-transcribe: system-test $(STAMP)
 	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8
 	$(BIN)/python benchmarks/transcribe.py
+
+bench-build: system-test $(STAMP)
+	$(BIN)/python benchmarks/build.py
 
 bench-record: system-test $(STAMP)
 	$(BIN)/python benchmarks/record.py

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from scipy.signal import resample_poly
 
 from consent import checkpoints, decisions, sensitive
 from consent.decisions import ExtractStatus
@@ -20,7 +21,7 @@ from podcast import ffmpeg
 from podcast.errors import PodcastError
 from podcast.fsutil import atomic_write_text
 from podcast.workspace import Workspace
-from publish import anonymise, redaction, tags
+from publish import anonymise, loudness, redaction, tags
 from publish.anonymise import RATE_HZ
 from publish.episodes import Episode
 from publish.voices import VoiceStore
@@ -149,13 +150,20 @@ def build(
         if on_progress:
             on_progress(index + 1, total_steps)
     joined = np.concatenate(pieces) if pieces else np.zeros(RATE_HZ, dtype=np.float32)
+    joined = loudness.normalise(joined, RATE_HZ)
     out_dir.mkdir(parents=True, exist_ok=True)
     short = episode.guid.split("-")[0]
     with tempfile.TemporaryDirectory(dir=ws.tmp_dir) as tmp:
         wav = Path(tmp) / "episode.wav"
         mp3 = Path(tmp) / "episode.mp3"
-        sf.write(str(wav), joined, RATE_HZ, subtype="PCM_24")
-        loudness, peak = ffmpeg.encode_mp3(wav, mp3, bitrate_kbps=bitrate_kbps)
+        # 44.1 kHz here (resample_poly is fast and exact enough), so ffmpeg only encodes.
+        sf.write(str(wav), resample_poly(joined, 147, 160).astype(np.float32), 44_100, subtype="PCM_24")
+        lufs, peak = ffmpeg.encode_mp3(wav, mp3, bitrate_kbps=bitrate_kbps)
+        if abs(lufs - loudness.TARGET_LUFS) > 1.0 or peak > -1.0:
+            raise PodcastError(
+                f"Episode {episode.id} came out at {lufs} LUFS / {peak} dBTP after encoding.",
+                hint="Please report this; try another --bitrate meanwhile.",
+            )
         if on_progress:
             on_progress(len(items) + 1, total_steps)
         art, mime = artwork if artwork else (None, "image/png")
@@ -200,7 +208,7 @@ def build(
         len(data),
         digest,
         duration,
-        loudness,
+        lufs,
         peak,
         tuple(chapters),
         files,

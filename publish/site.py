@@ -151,6 +151,8 @@ def publish(
                     "vtt": built.files["vtt"].name,
                     "srt": built.files["srt"].name,
                     "json": built.files["json"].name,
+                    "sha256": built.audio_sha256,
+                    "loudness": [built.loudness_lufs, built.true_peak_dbtp],
                     "chapters": built.files["chapters"].name,
                 }
                 if before is None:
@@ -258,14 +260,14 @@ def audit(ws: Workspace, folder: Path, state: dict[str, dict[str, Any]] | None =
         if path.suffix.lower() in (".wav", ".flac", ".ogg", ".m4a"):
             problems.append(f"raw or unencoded audio {path.name}")
     # 2. No raw take or rendering, byte for byte.
-    private = {
-        _sha256(p)
-        for p in list(ws.takes_dir.rglob("*.*")) + list(ws.renderings_dir.glob("*.wav"))
-        if p.is_file()
-    }
+    raw = [*ws.takes_dir.rglob("take-*"), *ws.renderings_dir.glob("*.wav")]
+    private = {_sha256(p) for p in raw if p.is_file()}
+    hashes = {path: _sha256(path) for path in files}
     for path in files:
-        if _sha256(path) in private:
+        if hashes[path] in private:
             problems.append(f"{path.name} is a raw take or rendering")
+    # Loudness measured by ffmpeg's R128 meter when this exact file was built.
+    measured = {str(i["sha256"]): tuple(i["loudness"]) for i in state.values() if "sha256" in i}
     # 3. No sensitive word, workspace path or take name in any text or tag.
     phrases = [normalise(p.phrase) for p in sensitive.list_for(ws)]
     for path in files:
@@ -283,7 +285,8 @@ def audit(ws: Workspace, folder: Path, state: dict[str, dict[str, Any]] | None =
             extra = sorted(set(tags.read_frames(path)) - set(tags.ALLOWED_FRAMES))
             if extra:
                 problems.append(f"{path.name} carries tags {', '.join(extra)}")
-            loudness, peak = ffmpeg.measure_loudness(path)
+            known = measured.get(hashes[path])
+            loudness, peak = known if known else ffmpeg.measure_loudness(path)
             if abs(loudness - ffmpeg.LOUDNESS_TARGET_LUFS) > 1.0 or peak > -1.0:
                 problems.append(f"{path.name} is at {loudness} LUFS / {peak} dBTP")
     # 5. The feed parses and its enclosures are exact.
