@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -204,32 +205,28 @@ ParticipantOption = Annotated[str, typer.Option("--participant", help="Her pseud
 ExtractArgument = Annotated[int, typer.Argument(help="Extract ID.", min=1)]
 
 
-@app.command("give")
-def give(
-    ctx: typer.Context,
-    session_id: SessionArg,
-    extract_id: ExtractArgument,
-    participant: ParticipantOption,
-    method: MethodOption = "phone",
-    language: LanguageOption = None,
-    witness: WitnessOption = None,
-) -> None:
-    """Record a yes given later (e.g. by phone) by a participant who was absent."""
-    _decide(ctx, session_id, extract_id, participant, Answer.YES, method, language, witness)
+def _decision_command(answer: Answer, help_text: str) -> Callable[..., None]:
+    """One command per kind of later answer (give, refuse), declared once."""
+
+    def command(
+        ctx: typer.Context,
+        session_id: SessionArg,
+        extract_id: ExtractArgument,
+        participant: ParticipantOption,
+        method: MethodOption = "phone",
+        language: LanguageOption = None,
+        witness: WitnessOption = None,
+    ) -> None:
+        _decide(ctx, session_id, extract_id, participant, answer, method, language, witness)
+
+    command.__doc__ = help_text
+    return command
 
 
-@app.command("refuse")
-def refuse(
-    ctx: typer.Context,
-    session_id: SessionArg,
-    extract_id: ExtractArgument,
-    participant: ParticipantOption,
-    method: MethodOption = "phone",
-    language: LanguageOption = None,
-    witness: WitnessOption = None,
-) -> None:
-    """Record a no given later (e.g. by phone)."""
-    _decide(ctx, session_id, extract_id, participant, Answer.NO, method, language, witness)
+app.command("give")(
+    _decision_command(Answer.YES, "Record a yes given later (e.g. by phone) by an absent participant.")
+)
+app.command("refuse")(_decision_command(Answer.NO, "Record a no given later (e.g. by phone)."))
 
 
 @app.command("withdraw")
