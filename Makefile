@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := espeak-ng ffmpeg libsndfile1 libportaudio2
 APT_TEST := $(APT_RUN) pulseaudio pulseaudio-utils libasound2-plugins
 
-.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build
+.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build bench-anon
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -56,6 +56,10 @@ test: system-test $(STAMP) node_modules/podcast-partytime/package.json
 bench-transcribe: system-test $(STAMP)
 	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8
 	$(BIN)/python benchmarks/transcribe.py
+
+bench-anon: system-test $(STAMP)
+	$(BIN)/python -m pip install -q torch==2.13.0 'setuptools<81' resemblyzer
+	$(BIN)/python benchmarks/anonymisation.py
 
 bench-build: system-test $(STAMP)
 	$(BIN)/python benchmarks/build.py

@@ -50,6 +50,14 @@ DEMO_SCRIPT = (
     ("Blessing", "A friend showed me how to write a curriculum. Then I found work in a kitchen."),
     ("Chidinma", "I started a small business with braiding. Now I have regular customers."),
     ("Dounia", "Le plus important, c'est de ne pas rester seule. Ensemble on est plus fortes."),
+    ("Blessing", "Some days I was tired, but I knew that I was building something for my daughter."),
+    ("Dounia", "Au début, je ne comprenais pas les papiers. Une bénévole m'a aidée chaque semaine."),
+    ("Chidinma", "My customers come from the whole neighbourhood, and some of them became my friends."),
+    ("Amara", "What would you say to a woman who arrives today and feels alone?"),
+    ("Blessing", "I would tell her to come to the association. Nobody here will judge her."),
+    ("Chidinma", "Take your time. You do not have to tell your story before you are ready."),
+    ("Dounia", "Et surtout, garder l'espoir. Moi, aujourd'hui, je suis fière de mon chemin."),
+    ("Blessing", "We learned to cook together, to laugh together, and to plan for tomorrow."),
     ("Amara", "Thank you all. Let us choose together what we want to share."),
 )
 
