@@ -119,7 +119,7 @@ def input_stream(
             latency=MIN_LATENCY_S,
             callback=callback,
             finished_callback=finished,
-            blocksize=rate_hz // 20,  # 50 ms blocks: few wake-ups, still smooth meters
+            blocksize=rate_hz // 10,  # 100 ms blocks: few wake-ups, meters still at 10 Hz
         )
     except (sd.PortAudioError, ValueError) as exc:
         raise DeviceError(

@@ -54,3 +54,18 @@ def test_no_code_below_the_cli_reads_the_current_directory() -> None:
             if "Path.cwd(" in text or "os.getcwd(" in text:
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_cli_starts_without_loading_heavy_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, podcast.cli; "
+        "heavy = [m for m in ('scipy', 'parselmouth', 'piper', 'feedgen', 'PIL', 'faster_whisper', 'onnxruntime', "
+        "'sounddevice', 'pyloudnorm') if m in sys.modules]; print(heavy)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "[]"

@@ -14,7 +14,6 @@ from podcast import sound
 from podcast.cli.common import console, err_console, escape, progress_bar, state
 from podcast.cli.consent import consent_table
 from podcast.cli.render import hms, overview_table
-from podcast.demo import run_demo
 from podcast.errors import PodcastError
 from podcast.models import default_data_dir
 from podcast.overview import overview
@@ -35,6 +34,8 @@ def demo(
     no_record: Annotated[bool, typer.Option("--import-only", help="Always import, never record.")] = False,
 ) -> None:
     """Run the toolkit on a generated sample workshop (synthetic voices) in a new workspace."""
+    from podcast.demo import run_demo  # heavy (audio, TTS, DSP): only when needed
+
     quiet = state(ctx).quiet
 
     def step(message: str) -> None:

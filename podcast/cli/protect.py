@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import soundfile as sf
 import typer
@@ -13,10 +13,11 @@ from consent import participants, protection
 from podcast import audio, sound
 from podcast.cli.common import PodcastGroup, SessionArg, console, err_console, escape, progress_bar, state
 from podcast.models import default_data_dir
-from publish import anonymise
-from publish.anonymise import Rendering
 from publish.voices import VoiceStore
 from sessions import extracts, sessions
+
+if TYPE_CHECKING:
+    from publish.anonymise import Rendering
 
 
 def _voices() -> VoiceStore:
@@ -92,6 +93,8 @@ def _report(items: list[Rendering]) -> None:
 @anonymise_app.command("session")
 def anonymise_session(ctx: typer.Context, session_id: SessionArg) -> None:
     """Render every extract of a session."""
+    from publish import anonymise  # heavy (TTS, DSP): only when needed
+
     app_state = state(ctx)
     ws = app_state.workspace()
     with progress_bar(ctx, "Rendering") as on_progress:
@@ -106,6 +109,8 @@ def anonymise_extract(
     ctx: typer.Context, extract_id: Annotated[int, typer.Argument(help="Extract ID.", min=1)]
 ) -> None:
     """Render one extract."""
+    from publish import anonymise
+
     app_state = state(ctx)
     ws = app_state.workspace()
     item = anonymise.render(
@@ -121,6 +126,8 @@ def preview(
     device: Annotated[str | None, typer.Option(help="Output device number or name.")] = None,
 ) -> None:
     """Play the original, then the protected version, to the facilitator."""
+    from publish import anonymise
+
     app_state = state(ctx)
     ws = app_state.workspace()
     extract = extracts.get(ws, extract_id)

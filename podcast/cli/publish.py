@@ -14,7 +14,7 @@ from podcast.cli.common import PodcastGroup, console, err_console, escape, progr
 from podcast.cli.render import hms
 from podcast.errors import InvalidInputError
 from podcast.models import default_data_dir
-from publish import build, episodes, site
+from publish import episodes
 from publish.voices import VoiceStore
 
 app = typer.Typer(cls=PodcastGroup, no_args_is_help=True, help="Episodes made of cleared extracts.")
@@ -61,6 +61,8 @@ def list_(ctx: typer.Context) -> None:
 @app.command("show")
 def show(ctx: typer.Context, episode_id: EpisodeArg) -> None:
     """Show an episode, its extracts and what blocks it."""
+    from publish import build
+
     ws = state(ctx).workspace()
     item = episodes.get(ws, episode_id)
     out = console()
@@ -85,6 +87,8 @@ def remove(ctx: typer.Context, episode_id: EpisodeArg) -> None:
 @app.command("build")
 def build_(ctx: typer.Context, episode_id: EpisodeArg, bitrate: BitrateOption = 96) -> None:
     """Build an episode for listening before publishing (refuses unless every extract is cleared)."""
+    from publish import build  # heavy (audio, DSP): only when needed
+
     ws = state(ctx).workspace()
     item = episodes.get(ws, episode_id)
     statuses = build.check_gate(ws, item)
@@ -118,6 +122,8 @@ def publish(
     check: Annotated[bool, typer.Option("--check", help="Only audit the published folder.")] = False,
 ) -> None:
     """Write the published folder (feed, audio, transcripts, chapters, artwork, index.html)."""
+    from publish import site  # heavy (audio, feed, images): only when needed
+
     ws = state(ctx).workspace()
     if check:
         folder = (out or ws.publish_dir).resolve()
