@@ -62,8 +62,8 @@ def test_the_cli_starts_without_loading_heavy_libraries() -> None:
 
     code = (
         "import sys, podcast.cli; "
-        "heavy = [m for m in ('scipy', 'parselmouth', 'piper', 'feedgen', 'PIL', 'faster_whisper', 'onnxruntime', "
-        "'sounddevice', 'pyloudnorm') if m in sys.modules]; print(heavy)"
+        "heavy = [m for m in ('scipy', 'parselmouth', 'piper', 'feedgen', 'PIL', 'faster_whisper', "
+        "'onnxruntime', 'sounddevice', 'pyloudnorm') if m in sys.modules]; print(heavy)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
