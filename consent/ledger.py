@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from podcast.clock import now_iso
@@ -286,7 +286,3 @@ def verify_bytes(data: bytes, checkpoints: list[tuple[int, str]], *, detail: boo
     if problems:
         return Verdict("tampered", verdict.entries, tuple(dict.fromkeys(problems)), verdict.torn_bytes)
     return verdict
-
-
-def as_dict(entry: Entry) -> dict[str, object]:
-    return asdict(entry)

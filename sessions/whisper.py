@@ -8,7 +8,7 @@ the same result, and each chunk gets its own detected language (speakers switch)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -305,8 +305,3 @@ def _without_range(segments: Sequence[SegmentResult], start_s: float, end_s: flo
             text = " ".join(w.text for w in words)
             kept.append(SegmentResult(words[0].start_s, words[-1].end_s, text, seg.language, words))
     return kept
-
-
-def iter_batches(chunks: Sequence[Chunk], batch_size: int) -> Iterator[tuple[int, Sequence[Chunk]]]:
-    for first in range(0, len(chunks), batch_size):
-        yield first, chunks[first : first + batch_size]
