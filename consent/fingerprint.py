@@ -70,18 +70,13 @@ def _audio_sha256(ws: Workspace, extract: Extract) -> str:
     return digest.hexdigest()
 
 
-def _said(phrase: str, tokens: list[str]) -> bool:
-    target = phrase.split()
-    return any(tokens[i : i + len(target)] == target for i in range(len(tokens) - len(target) + 1))
-
-
 def content(ws: Workspace, extract: Extract) -> ExtractContent:
     transcript = transcripts.load(ws, extract.session_id)
     utterances = extracts.utterances_in(transcript, extract)
     lines = tuple((u.speaker_id or "unknown", u.text) for u in utterances)
     tokens = extracts.normalise(" ".join(text for _, text in lines)).split()
     phrases = {extracts.normalise(p.phrase) for p in sensitive.list_for(ws, extract.session_id)}
-    words = tuple(sorted(p for p in phrases if p and _said(p, tokens)))
+    words = tuple(sorted(p for p in phrases if extracts.says(tokens, p)))
     speakers = sorted({speaker for speaker, _ in lines})
     # An unknown speaker cannot be protected (her choice is unknown): the gate refuses it.
     settings = tuple(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -63,3 +64,14 @@ def free_bytes(path: Path) -> int:
     """Free space available to this user on the filesystem holding *path*."""
     stats = os.statvfs(path)
     return stats.f_bavail * stats.f_frsize
+
+
+def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
+    """Hex SHA-256 of a file, read in blocks; *on_bytes* is told each block's size."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+            if on_bytes:
+                on_bytes(len(block))
+    return digest.hexdigest()

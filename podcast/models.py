@@ -8,7 +8,6 @@ sha256 is checked. Other models are local CTranslate2 Whisper folders registered
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from podcast.clock import now_iso
 from podcast.errors import PodcastError
-from podcast.fsutil import atomic_write_text, fsync_dir
+from podcast.fsutil import atomic_write_text, fsync_dir, sha256_file
 
 BUNDLED = "base"
 ENV_DATA_DIR = "PODCAST_DATA_DIR"
@@ -59,16 +58,6 @@ def default_data_dir() -> Path:
         return Path(os.environ[ENV_DATA_DIR])
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "podcast-workshop"
-
-
-def sha256_file(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-            if on_bytes:
-                on_bytes(len(block))
-    return digest.hexdigest()
 
 
 class ModelStore:

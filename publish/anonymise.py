@@ -260,17 +260,13 @@ def _check_no_leak(
         for w in seg.words
     ]
     heard = extracts.normalise(" ".join(pieces)).split()
-    leaked = [w for w in words if _contains(heard, w.split())]
+    leaked = [w for w in words if extracts.says(heard, w)]
     if leaked:
         raise RedactionLeak(
             f"Extract {extract.id}: {len(leaked)} sensitive word(s) can still be understood after redaction.",
             hint="Widen the extract's redaction (check the word timings with 'podcast transcript edit'), "
             "or choose another extract.",
         )
-
-
-def _contains(tokens: list[str], target: list[str]) -> bool:
-    return any(tokens[i : i + len(target)] == target for i in range(len(tokens) - len(target) + 1))
 
 
 _RECOGNISERS: dict[tuple[str, tuple[str, ...]], whisper.Recogniser] = {}

@@ -4,7 +4,6 @@ withdrawals, and audited before it is put in place."""
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import logging
@@ -21,7 +20,7 @@ from consent import checkpoints, decisions, sensitive
 from podcast import ffmpeg
 from podcast.clock import now_iso
 from podcast.errors import InvalidInputError, PodcastError
-from podcast.fsutil import atomic_write_bytes, atomic_write_text
+from podcast.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
 from podcast.workspace import Workspace
 from publish import artwork, build, episodes, feed, tags
 from publish.voices import VoiceStore
@@ -225,14 +224,6 @@ def publish(
     return PublishResult(target, feed_url, tuple(i.title for i in items), tuple(changes), ())
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def audit(ws: Workspace, folder: Path, state: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """Everything wrong with a published folder (empty when it keeps every promise)."""
     problems: list[str] = []
@@ -261,8 +252,8 @@ def audit(ws: Workspace, folder: Path, state: dict[str, dict[str, Any]] | None =
             problems.append(f"raw or unencoded audio {path.name}")
     # 2. No raw take or rendering, byte for byte.
     raw = [*ws.takes_dir.rglob("take-*"), *ws.renderings_dir.glob("*.wav")]
-    private = {_sha256(p) for p in raw if p.is_file()}
-    hashes = {path: _sha256(path) for path in files}
+    private = {sha256_file(p) for p in raw if p.is_file()}
+    hashes = {path: sha256_file(path) for path in files}
     for path in files:
         if hashes[path] in private:
             problems.append(f"{path.name} is a raw take or rendering")

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from podcast.clock import now_iso
 from podcast.errors import PodcastError
-from podcast.fsutil import atomic_write_text
-from podcast.models import sha256_file
+from podcast.fsutil import atomic_write_text, sha256_file
 
 BUNDLED = "joe"
 _REGISTRY = "voices.json"

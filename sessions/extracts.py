@@ -106,6 +106,14 @@ def _snap(transcript: Transcript, start_s: float, end_s: float) -> tuple[Utteran
     return first_u, last_u, max(first_u.offset_s, start), end
 
 
+def says(tokens: list[str], phrase: str) -> bool:
+    """Whether normalised *tokens* contain the normalised *phrase* as consecutive words."""
+    target = normalise(phrase).split()
+    return bool(target) and any(
+        tokens[i : i + len(target)] == target for i in range(len(tokens) - len(target) + 1)
+    )
+
+
 def find_phrase(transcript: Transcript, phrase: str) -> list[tuple[Utterance, Utterance]]:
     """Every place the phrase is said, as (first utterance, last utterance) pairs."""
     target = normalise(phrase).split()

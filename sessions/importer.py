@@ -7,7 +7,6 @@ the database keeps just a hash of the source (to refuse importing the same file 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from podcast.audio import AudioInfo
 from podcast.clock import now_iso
 from podcast.db import transaction
 from podcast.errors import AudioError, InvalidInputError, PodcastError
-from podcast.fsutil import fsync_dir, temp_path_beside
+from podcast.fsutil import fsync_dir, sha256_file, temp_path_beside
 from podcast.workspace import Workspace
 from sessions import sessions
 from sessions.sessions import Session, Take
@@ -60,14 +59,6 @@ class _Prepared:
     info: AudioInfo
     sha256: str
     owners: dict[int, str | None]  # channel -> participant id
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_owners(
@@ -121,7 +112,7 @@ def _prepare(
         ffmpeg.decode_to_wav(source, readable)
         info = audio.probe(readable)
     return _Prepared(
-        source, readable, info, _sha256(source), resolve_owners(session, info.channels, channel_map)
+        source, readable, info, sha256_file(source), resolve_owners(session, info.channels, channel_map)
     )
 
 
