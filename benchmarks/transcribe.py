@@ -21,7 +21,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import measure, sentences  # noqa: E402
+from benchmarks.common import Run, measure, sentences  # noqa: E402
 from consent import participants  # noqa: E402
 from podcast.demo import generate_workshop  # noqa: E402
 from podcast.models import ModelStore, default_data_dir  # noqa: E402
@@ -41,25 +41,19 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower()).split())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    args = parser.parse_args()
-
-    store = ModelStore(default_data_dir())
-    model = store.ready()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-transcribe-"))
+def run_session(
+    seed: int, minutes: float, tmp: Path, model_path: Path
+) -> list[tuple[str, Run, str, str, str]]:
+    """Generate one session and transcribe it with each tool; rows of (tool, run, reference,
+    hypothesis, speakers)."""
     names = [v[0] for v in VOICES]
-    script: list[tuple[str, str]] = []
-    texts = sentences(400)
-    audio = None
+    texts = sentences(400, seed=seed)
     # Grow the script until the audio is long enough (about 6 s per sentence).
-    count = int(args.minutes * 60 / 6.2)
+    count = int(minutes * 60 / 6.2)
     while True:
         script = [(names[i % 4], texts[i]) for i in range(count)]
         audio, _timeline = generate_workshop(tuple(script), VOICES, gap_s=0.7)
-        if len(audio) / 48_000 >= args.minutes * 60 * 0.97 or count >= len(texts):
+        if len(audio) / 48_000 >= minutes * 60 * 0.97 or count >= len(texts):
             break
         count += 8
     duration_s = len(audio) / 48_000
@@ -68,7 +62,7 @@ def main() -> None:
     sf.write(str(source), audio, 48_000, subtype="PCM_16")
     mix = tmp / "mix.wav"
     sf.write(str(mix), audio.mean(axis=1), 48_000, subtype="PCM_16")
-    print(f"Generated {duration_s / 60:.1f} min, {len(script)} sentences, 4 channels")
+    print(f"session {seed}: {duration_s / 60:.1f} min, {len(script)} sentences, 4 channels")
 
     ws = Workspace.create(tmp / "ws", ShowSettings(title="Bench", language="en"))
     for name in names:
@@ -83,62 +77,85 @@ def main() -> None:
     ours = measure([podcast, "-q", "-w", str(ws.root), "transcribe", str(session.id)], env=env)
     ws = Workspace.open(ws.root)
     transcript = transcripts.load(ws, session.id)
+    ws.close()
     hypothesis = normalise(" ".join(u.text for u in transcript.utterances))
     attributed = sum(len(u.words) for u in transcript.utterances if u.speaker != "unknown")
     total_words = sum(len(u.words) for u in transcript.utterances)
-    rows.append(
-        (
-            "podcast transcribe",
-            ours,
-            jiwer.wer(reference, hypothesis),
-            f"{attributed}/{total_words} words",
-        )
-    )
+    rows.append(("podcast transcribe", ours, reference, hypothesis, f"{attributed}/{total_words} words"))
 
     peer = shutil.which("whisper-ctranslate2") or str(Path(sys.executable).with_name("whisper-ctranslate2"))
     if not Path(peer).exists():
         print("whisper-ctranslate2 is not installed: pip install whisper-ctranslate2==0.5.8")
-    else:
-        fast = ["--batched", "True", "--vad_filter", "True", "--compute_type", "int8"]
-        for label, extra in (
-            ("whisper-ctranslate2 default", []),
-            ("whisper-ctranslate2 batched", fast),
-            # Same work as ours: the transcript needs word times.
-            ("whisper-ctranslate2 batched+words", [*fast, "--word_timestamps", "True"]),
+        return rows
+    fast = ["--batched", "True", "--vad_filter", "True", "--compute_type", "int8"]
+    for label, extra in (
+        ("whisper-ctranslate2 default", []),
+        ("whisper-ctranslate2 batched", fast),
+        # Same work as ours: the transcript needs word times.
+        ("whisper-ctranslate2 batched+words", [*fast, "--word_timestamps", "True"]),
+    ):
+        out = tmp / label.replace(" ", "-")
+        run = measure(
+            [
+                peer,
+                str(mix),
+                "--model_directory",
+                str(model_path),
+                "--device",
+                "cpu",
+                "--output_dir",
+                str(out),
+                "--output_format",
+                "txt",
+                *extra,
+            ],
+            env=env,
+        )
+        text = " ".join(p.read_text() for p in out.glob("*.txt")) if out.exists() else ""
+        rows.append((label, run, reference, normalise(text), "no"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--sessions", type=int, default=1, help="sessions with different sentences (WER is noisy)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+
+    model = ModelStore(default_data_dir()).ready()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-transcribe-"))
+    results: dict[str, list[tuple[Run, str, str, str]]] = {}
+    audio_s = 0.0
+    for seed in range(1, args.sessions + 1):
+        folder = tmp / f"session-{seed}"
+        folder.mkdir()
+        for label, run, reference, hypothesis, speakers in run_session(
+            seed, args.minutes, folder, model.path
         ):
-            out = tmp / label.replace(" ", "-")
-            run = measure(
-                [
-                    peer,
-                    str(mix),
-                    "--model_directory",
-                    str(model.path),
-                    "--device",
-                    "cpu",
-                    "--output_dir",
-                    str(out),
-                    "--output_format",
-                    "txt",
-                    *extra,
-                ],
-                env=env,
-            )
-            text = " ".join(p.read_text() for p in out.glob("*.txt")) if out.exists() else ""
-            rows.append((label, run, jiwer.wer(reference, normalise(text)) if text else float("nan"), "no"))
+            results.setdefault(label, []).append((run, reference, hypothesis, speakers))
+        audio_s += sf.info(str(folder / "mix.wav")).duration
 
     print()
-    header = f"{'tool':32} {'wall s':>8} {'x real time':>12} {'CPU s':>8} {'peak RSS MiB':>13}"
+    header = f"{'tool':34} {'wall s':>8} {'x real time':>12} {'CPU s':>8} {'peak RSS MiB':>13}"
     print(f"{header} {'WER':>7}  speakers")
-    for label, run, wer, speakers in rows:
-        print(
-            f"{label:32} {run.wall_s:8.1f} {run.wall_s / duration_s:12.3f} {run.cpu_s:8.1f} "
-            f"{run.peak_rss_mib:13.0f} {wer:7.1%}  {speakers}"
-        )
-    if len(rows) == 4:
-        ours_s = rows[0][1].wall_s
+    for label, runs in results.items():
+        wall = sum(r.wall_s for r, *_ in runs)
+        cpu = sum(r.cpu_s for r, *_ in runs)
+        rss = max(r.peak_rss_mib for r, *_ in runs)
+        # Word errors pooled over the sessions.
+        wer = jiwer.wer([ref for _, ref, _, _ in runs], [hyp or "-" for _, _, hyp, _ in runs])
+        speakers = ", ".join(s for *_, s in runs)
+        print(f"{label:34} {wall:8.1f} {wall / audio_s:12.3f} {cpu:8.1f} {rss:13.0f} {wer:7.1%}  {speakers}")
+    ours = results.get("podcast transcribe")
+    if ours and len(results) == 4:
+        ours_s = sum(r.wall_s for r, *_ in ours)
         print()
-        for index, label in ((1, "default"), (2, "batched"), (3, "batched+words")):
-            print(f"wall-time ratio podcast / peer {label}: {ours_s / rows[index][1].wall_s:.2f}")
+        for label in list(results)[1:]:
+            peer_s = sum(r.wall_s for r, *_ in results[label])
+            print(f"wall-time ratio podcast / {label}: {ours_s / peer_s:.2f}")
     if args.keep:
         print(f"kept {tmp}")
     else:

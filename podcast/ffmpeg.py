@@ -74,6 +74,21 @@ def decode_to_wav(source: Path, target: Path) -> None:
 LOUDNESS_TARGET_LUFS = -16.0
 
 
+def capture(args: Sequence[str], *, subject: Path) -> bytes:
+    """Run ffmpeg with an output to "-" and return what it wrote there."""
+    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    log.debug("running %s", " ".join(command))
+    result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode != 0:
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        tail = " | ".join(lines[-3:]) or f"exit code {result.returncode}"
+        raise AudioError(
+            f"ffmpeg could not decode {subject.name}: {tail}",
+            hint="Check that it is an audio file and is not damaged.",
+        )
+    return result.stdout
+
+
 def _run_capture(args: list[str], *, subject: Path) -> str:
     command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-nostats", *args]
     log.debug("running %s", " ".join(command))

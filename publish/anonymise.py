@@ -249,10 +249,7 @@ def _check_no_leak(
     mono16 = resample_poly(audio, whisper.SAMPLE_RATE_HZ, RATE_HZ).astype(np.float32)
     recogniser = _recogniser(models, languages)
     duration = len(mono16) / whisper.SAMPLE_RATE_HZ
-    chunks = [
-        whisper.Chunk(float(start), float(min(duration, start + whisper.MAX_CHUNK_S)))
-        for start in np.arange(0.0, duration, whisper.MAX_CHUNK_S)
-    ]
+    chunks = whisper.fixed_windows(duration)
     pieces = [
         w.text
         for segments in recogniser.transcribe_batch(mono16, chunks, None)

@@ -1,22 +1,29 @@
 """The one wrapper around faster-whisper. Failures become TranscriptionError.
 
-Audio is cut into chunks of at most 30 s at pauses found by the VAD; each chunk is decoded
-on its own (batched), so a transcription can stop after any batch and resume with exactly
-the same result, and each chunk gets its own detected language (speakers switch).
+The VAD finds the stretches of speech; they are packed, pauses left out, into chunks of at
+most 30 s of speech (Whisper's window), so no window is spent on silence. Each chunk is
+decoded on its own (batched), so a transcription can stop after any batch and resume with
+exactly the same result, and each chunk gets its own detected language (speakers switch).
+Times are mapped back from the packed audio to the take.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import soundfile as sf
 
 import podcast  # noqa: F401 - the offline switches must be set before faster-whisper loads
-from podcast.errors import PodcastError
+from podcast.errors import AudioError, PodcastError
 
 log = logging.getLogger(__name__)
 
@@ -49,31 +56,82 @@ class SegmentResult:
     words: tuple[WordResult, ...]
 
 
+Span = tuple[float, float]
+
+
 @dataclass(frozen=True)
 class Chunk:
-    """A stretch of audio decoded at once (at most 30 s) and its speaker turns, if several."""
+    """Audio decoded at once: the stretches of speech (*pieces*, take times) joined without
+    the pauses between them, at most 30 s in all; no pieces means the whole span from
+    *start_s* to *end_s*. *turns* lists its speaker turns, if there are several."""
 
     start_s: float
     end_s: float
-    turns: tuple[tuple[float, float], ...] = ()
+    turns: tuple[Span, ...] = ()
+    pieces: tuple[Span, ...] = ()
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        return self.pieces or ((self.start_s, self.end_s),)
+
+    def within(self, start_s: float, end_s: float) -> Chunk:
+        """The part of this chunk whose pieces lie in a time range (a speaker turn)."""
+        kept = tuple((a, b) for a, b in self.spans if start_s <= (a + b) / 2 <= end_s)
+        return Chunk(kept[0][0], kept[-1][1], (), kept) if kept else Chunk(start_s, end_s)
+
+    def as_json(self) -> list[object]:
+        return [self.start_s, self.end_s, [list(t) for t in self.turns], [list(p) for p in self.pieces]]
+
+    @classmethod
+    def from_json(cls, item: Any) -> Chunk:
+        """Read back as_json(); raises ValueError on any other shape (a plan from an older version)."""
+        if not isinstance(item, list) or len(item) != 4:
+            raise ValueError("not a chunk")
+        start, end, turns, pieces = item
+        return cls(
+            float(start),
+            float(end),
+            tuple((float(a), float(b)) for a, b in turns),
+            tuple((float(a), float(b)) for a, b in pieces),
+        )
+
+
+def fixed_windows(duration_s: float) -> list[Chunk]:
+    """Consecutive 30-s chunks over the whole audio, silence included (nothing is skipped)."""
+    return [
+        Chunk(float(start), float(min(duration_s, start + MAX_CHUNK_S)))
+        for start in np.arange(0.0, duration_s, MAX_CHUNK_S)
+    ]
 
 
 def load_audio(path: Path) -> np.ndarray:
-    """Decode a file to 16 kHz mono float32 (all channels mixed)."""
-    from faster_whisper.audio import decode_audio
+    """Decode a file to 16 kHz mono float32, all channels mixed with equal weight.
+
+    ffmpeg does the decoding and resampling in its own process (fast, and it runs while
+    Python measures the channels)."""
+    from podcast import ffmpeg
 
     try:
-        return np.asarray(decode_audio(str(path), sampling_rate=SAMPLE_RATE_HZ), dtype=np.float32)
-    except Exception as exc:  # PyAV raises many types
-        raise TranscriptionError(
-            f"Cannot decode {path.name} for transcription: {exc}.", hint="Check the take file."
-        ) from None
+        channels = sf.info(str(path)).channels
+    except (sf.LibsndfileError, RuntimeError):
+        channels = 0  # a format libsndfile does not read: let ffmpeg mix it down
+    mix = (
+        ["-af", "pan=mono|c0=" + "+".join(f"{1 / channels!r}*c{i}" for i in range(channels))]
+        if channels > 1
+        else ["-ac", "1"]
+    )
+    args = ["-i", str(path), *mix, "-ar", str(SAMPLE_RATE_HZ), "-f", "f32le", "-"]
+    try:
+        data = ffmpeg.capture(args, subject=path)
+    except AudioError as exc:
+        raise TranscriptionError(exc.message, hint="Check the take file.") from None
+    return np.frombuffer(data, dtype="<f4").copy()
 
 
 def plan_chunks(
     audio: np.ndarray, turn_of: Callable[[float, float], int | None] | None = None
 ) -> list[Chunk]:
-    """Split speech into contiguous chunks of at most 30 s, cut at pauses (Silero VAD).
+    """Find the speech (Silero VAD) and pack it, pauses left out, into chunks of at most 30 s.
 
     With *turn_of* (who speaks in a time range, e.g. from microphone channels), each chunk
     also lists its speaker turns, so a turn in another language can be decoded on its own.
@@ -82,16 +140,21 @@ def plan_chunks(
 
     speech = get_speech_timestamps(
         audio,
-        VadOptions(max_speech_duration_s=MAX_CHUNK_S, min_silence_duration_ms=300, speech_pad_ms=200),
+        # A stretch longer than 29 s is cut, so that with its padding it still fits in a window.
+        VadOptions(max_speech_duration_s=MAX_CHUNK_S - 1, min_silence_duration_ms=300, speech_pad_ms=300),
     )
+    _release_free_memory()  # the VAD's large temporary buffers
     groups: list[list[tuple[float, float, int | None]]] = []
+    length = 0.0
     for item in speech:
-        start, end = item["start"] / SAMPLE_RATE_HZ, item["end"] / SAMPLE_RATE_HZ
+        start, end = round(item["start"] / SAMPLE_RATE_HZ, 3), round(item["end"] / SAMPLE_RATE_HZ, 3)
         speaker = turn_of(start, end) if turn_of else None
-        if groups and end - groups[-1][0][0] <= MAX_CHUNK_S:
+        if groups and length + (end - start) <= MAX_CHUNK_S:
             groups[-1].append((start, end, speaker))
+            length += end - start
         else:
             groups.append([(start, end, speaker)])
+            length = end - start
     chunks = []
     for regions in groups:
         turns: list[list[float]] = []
@@ -104,12 +167,19 @@ def plan_chunks(
             previous = speaker
         chunks.append(
             Chunk(
-                round(regions[0][0], 3),
-                round(regions[-1][1], 3),
-                tuple((round(a, 3), round(b, 3)) for a, b in turns) if len(turns) > 1 else (),
+                regions[0][0],
+                regions[-1][1],
+                tuple((a, b) for a, b in turns) if len(turns) > 1 else (),
+                tuple((a, b) for a, b, _ in regions),
             )
         )
     return chunks
+
+
+def _release_free_memory() -> None:
+    """Give memory freed by large temporary buffers back to the system (glibc only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 class _LanguageFilter:
@@ -146,7 +216,8 @@ class _ModelView:
 
 
 class Recogniser:
-    """A loaded Whisper model. Load once, transcribe many batches."""
+    """A loaded Whisper model. Load once, transcribe many batches (from several threads at
+    once if it has several workers)."""
 
     def __init__(
         self,
@@ -155,11 +226,17 @@ class Recogniser:
         device: str = "cpu",
         compute_type: str = "int8",
         cpu_threads: int = 0,
-        batch_size: int = 2,
+        batch_size: int = 1,
         beam_size: int = 5,
         allowed_languages: Sequence[str] = (),
+        workers: int = 1,
     ) -> None:
+        """*workers* decodings can run at once, from as many threads, each with *cpu_threads*
+        threads (0: the cores shared between the workers)."""
         from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+        if cpu_threads == 0 and workers > 1:
+            cpu_threads = max(1, (os.cpu_count() or 1) // workers)
 
         try:
             # A folder path: faster-whisper never contacts a model hub for one.
@@ -168,6 +245,7 @@ class Recogniser:
                 device=device,
                 compute_type=compute_type,
                 cpu_threads=cpu_threads,
+                num_workers=workers,
                 local_files_only=True,
             )
         except Exception as exc:
@@ -178,17 +256,22 @@ class Recogniser:
         self.model = model
         self.batch_size = batch_size
         self.beam_size = beam_size
-        self._filter = _LanguageFilter(model.model, frozenset(allowed_languages or ()))
-        self._pipeline = BatchedInferencePipeline(_ModelView(model, self._filter))
+        # One pipeline per worker: each remembers the languages its last call detected.
+        self._idle: queue.SimpleQueue[tuple[_LanguageFilter, Any]] = queue.SimpleQueue()
+        for _ in range(workers):
+            language_filter = _LanguageFilter(model.model, frozenset(allowed_languages or ()))
+            self._idle.put((language_filter, BatchedInferencePipeline(_ModelView(model, language_filter))))
 
     def _decode(
         self, audio: np.ndarray, chunks: Sequence[Chunk], language: str | None
     ) -> list[list[SegmentResult]]:
         """One batched pass: each chunk decoded on its own, its language detected if None."""
-        self._filter.detected = []
+        packed, clips, maps = _pack(audio, chunks)
+        language_filter, pipeline = self._idle.get()
+        language_filter.detected = []
         try:
-            segments, _info = self._pipeline.transcribe(
-                audio,
+            segments, _info = pipeline.transcribe(
+                packed,
                 language=language or "en",  # placeholder token, replaced per chunk when detecting
                 multilingual=language is None,
                 task="transcribe",
@@ -196,29 +279,25 @@ class Recogniser:
                 batch_size=len(chunks),
                 word_timestamps=True,
                 vad_filter=False,
-                clip_timestamps=[{"start": c.start_s, "end": c.end_s} for c in chunks],
-                without_timestamps=False,
+                clip_timestamps=clips,
+                # Word times come from the alignment; timestamp tokens would only slow decoding.
+                without_timestamps=True,
             )
             raw = list(segments)
         except Exception as exc:
             raise TranscriptionError(
                 f"Transcription failed: {exc}.", hint="Run again with --debug."
             ) from None
-        languages = self._filter.detected or [language or "en"] * len(chunks)
+        finally:
+            self._idle.put((language_filter, pipeline))
+        languages = language_filter.detected or [language or "en"] * len(chunks)
         results: list[list[SegmentResult]] = [[] for _ in chunks]
         for segment in raw:
-            index = _chunk_of(chunks, float(segment.start), float(segment.end))
-            words = _whole_words(segment.words or [])
-            if words:
-                results[index].append(
-                    SegmentResult(
-                        round(float(segment.start), 3),
-                        round(float(segment.end), 3),
-                        segment.text.strip(),
-                        languages[index] if index < len(languages) else "en",
-                        words,
-                    )
-                )
+            middle = (float(segment.start) + float(segment.end)) / 2
+            index = next((i for i, c in enumerate(clips) if middle <= c["end"]), len(clips) - 1)
+            words = _whole_words(segment.words or [], maps[index])
+            language_code = languages[index] if index < len(languages) else "en"
+            results[index].extend(_segments_at_pauses(words, maps[index], language_code))
         return results
 
     def transcribe_batch(
@@ -244,7 +323,7 @@ class Recogniser:
                 confidence = _mean_probability(results[index], start, end)
                 missing = confidence is None and end - start >= MISSING_TURN_S
                 if missing or (confidence is not None and confidence < DOUBTFUL_TURN):
-                    doubtful.append((index, Chunk(start, end)))
+                    doubtful.append((index, chunk.within(start, end)))
         if doubtful:
             retried = self._decode(audio, [turn for _, turn in doubtful], None)
             for (index, turn), segments in zip(doubtful, retried, strict=True):
@@ -256,14 +335,56 @@ class Recogniser:
         return results
 
 
-def _whole_words(pieces: Sequence[Any]) -> tuple[WordResult, ...]:
-    """Whisper's words, with pieces that belong to the previous word joined to it."""
+# A piece of a packed chunk: (start in the packed audio, start in the take, length), seconds.
+PieceMap = list[tuple[float, float, float]]
+
+
+def _pack(
+    audio: np.ndarray, chunks: Sequence[Chunk]
+) -> tuple[np.ndarray, list[dict[str, float]], list[PieceMap]]:
+    """Join each chunk's pieces, chunk after chunk, into one array; return it, each chunk's
+    range in it (the pipeline's clip timestamps) and how its pieces map back to the take."""
+    parts: list[np.ndarray] = []
+    clips: list[dict[str, float]] = []
+    maps: list[PieceMap] = []
+    cursor = 0
+    for chunk in chunks:
+        first = cursor
+        pieces: PieceMap = []
+        for start_s, end_s in chunk.spans:
+            part = audio[round(start_s * SAMPLE_RATE_HZ) : round(end_s * SAMPLE_RATE_HZ)]
+            pieces.append((cursor / SAMPLE_RATE_HZ, start_s, len(part) / SAMPLE_RATE_HZ))
+            parts.append(part)
+            cursor += len(part)
+        clips.append({"start": first / SAMPLE_RATE_HZ, "end": cursor / SAMPLE_RATE_HZ})
+        maps.append(pieces)
+    packed = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return packed, clips, maps
+
+
+def _piece_of(pieces: PieceMap, packed_s: float) -> int:
+    index = 0
+    for i, (packed_start, _take_start, _length) in enumerate(pieces):
+        if packed_s >= packed_start:
+            index = i
+    return index
+
+
+def _to_take(pieces: PieceMap, packed_s: float) -> float:
+    """A time in the packed audio, as a time in the take."""
+    packed_start, take_start, length = pieces[_piece_of(pieces, packed_s)]
+    return round(take_start + min(max(packed_s - packed_start, 0.0), length), 3)
+
+
+def _whole_words(pieces: Sequence[Any], mapping: PieceMap) -> tuple[WordResult, ...]:
+    """Whisper's words in take times, with pieces that belong to the previous word joined to it."""
     words: list[WordResult] = []
     for piece in pieces:
         text = piece.word
         if not text.strip():
             continue
-        start, end = round(float(piece.start), 3), round(float(piece.end), 3)
+        start = _to_take(mapping, float(piece.start))
+        end = max(start, _to_take(mapping, float(piece.end)))
         probability = float(piece.probability)
         # A piece without a leading space continues the word; so does an elided part that
         # the punctuation rules detached (French c + 'est, English it + 's).
@@ -280,12 +401,25 @@ def _whole_words(pieces: Sequence[Any]) -> tuple[WordResult, ...]:
     return tuple(words)
 
 
-def _chunk_of(chunks: Sequence[Chunk], start_s: float, end_s: float) -> int:
-    middle = (start_s + end_s) / 2
-    for index, chunk in enumerate(chunks):
-        if chunk.start_s - 0.05 <= middle <= chunk.end_s + 0.05:
-            return index
-    return min(range(len(chunks)), key=lambda i: abs(chunks[i].start_s - start_s))
+def _segments_at_pauses(words: Sequence[WordResult], mapping: PieceMap, language: str) -> list[SegmentResult]:
+    """Cut a chunk's words into segments where the speech paused (between two pieces)."""
+    starts = [take_start for _packed, take_start, _length in mapping[1:]]
+    segments: list[SegmentResult] = []
+    current: list[WordResult] = []
+    for word in words:
+        if current and any(current[-1].start_s < cut <= word.start_s + 0.05 for cut in starts):
+            segments.append(_segment(current, language))
+            current = []
+        current.append(word)
+    if current:
+        segments.append(_segment(current, language))
+    return segments
+
+
+def _segment(words: Sequence[WordResult], language: str) -> SegmentResult:
+    return SegmentResult(
+        words[0].start_s, words[-1].end_s, " ".join(w.text for w in words), language, tuple(words)
+    )
 
 
 def _in_range(word: WordResult, start_s: float, end_s: float) -> bool:

@@ -17,7 +17,7 @@ from podcast.cli.common import PodcastGroup, SessionArg, console, escape, progre
 from podcast.errors import InvalidInputError
 from podcast.fsutil import atomic_write_text
 from sessions import transcripts
-from sessions.transcribe import TranscribeOptions, transcribe_session
+from sessions.transcribe import TranscribeOptions, default_workers, transcribe_session
 
 
 def transcribe(
@@ -30,19 +30,31 @@ def transcribe(
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
     compute_type: Annotated[str, typer.Option(help="int8, int8_float16, float16, float32.")] = "int8",
     batch_size: Annotated[
-        int, typer.Option(min=1, max=32, help="Chunks decoded together (more uses more memory).")
-    ] = 2,
+        int | None,
+        typer.Option(
+            min=1,
+            max=32,
+            help="Chunks per decoding call; more uses more memory [default: 1, or 2 with one worker].",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=16, help="Decodings at once [default: 2 with two cores or more]."),
+    ] = None,
 ) -> None:
     """Transcribe a session locally (resumes where an interrupted run stopped)."""
     app_state = state(ctx)
     ws = app_state.workspace()
+    workers = workers or default_workers()
     options = TranscribeOptions(
         model,
         language,
         device,
         compute_type,
-        batch_size,
+        # One worker alone keeps both cores busier with two chunks per call (measured).
+        batch_size or (1 if workers > 1 else 2),
         spoken_languages=ws.settings().spoken_languages,
+        workers=workers,
     )
     with progress_bar(ctx, "Transcribing") as on_progress:
         result = transcribe_session(

@@ -44,10 +44,7 @@ def _heard(path: Path, models: ModelStore) -> list[str]:
 
     audio = np.asarray(decode_audio(str(path), sampling_rate=16_000), dtype=np.float32)
     recogniser = whisper.Recogniser(models.ready().path, allowed_languages=("en", "fr"))
-    chunks = [
-        whisper.Chunk(float(s), float(min(len(audio) / 16_000, s + 30)))
-        for s in np.arange(0, len(audio) / 16_000, 30)
-    ]
+    chunks = whisper.fixed_windows(len(audio) / whisper.SAMPLE_RATE_HZ)
     words = [
         w.text for segs in recogniser.transcribe_batch(audio, chunks, None) for seg in segs for w in seg.words
     ]

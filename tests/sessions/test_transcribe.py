@@ -50,13 +50,14 @@ def _session(
     script: tuple[tuple[str, str], ...],
     voices: tuple[tuple[str, str, int], ...],
     language: str = "auto",
+    gap_s: float = 0.8,
 ) -> tuple[Workspace, int, list[tuple[str, float, float, str]]]:
     ws = Workspace.create(root, ShowSettings(title="T", language="en"))
     names = [v[0] for v in voices]
     for name in names:
         participants.add(ws, name)
     session = sessions.create(ws, "Talk", names, language=language)
-    audio, timeline = generate_workshop(script, voices, gap_s=0.8)
+    audio, timeline = generate_workshop(script, voices, gap_s=gap_s)
     source = root.parent / f"{root.name}-source.wav"
     sf.write(str(source), audio, 48_000, subtype="PCM_16")
     importer.import_files(ws, session.id, [source])
@@ -120,6 +121,23 @@ def test_a_second_run_skips_finished_takes(english: Transcribed, model_store: Mo
     assert result.takes_transcribed == 0 and result.takes_skipped == 1
 
 
+def test_words_keep_their_take_times_when_long_pauses_are_left_out(
+    tmp_path: Path, model_store: ModelStore
+) -> None:
+    # Pauses of 7 s: the decoder sees the speech packed together; times must map back.
+    ws, session_id, timeline = _session(tmp_path / "gaps", ENGLISH[:5], VOICES, gap_s=7.0)
+    transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en",)))
+    utterances = transcripts.load(ws, session_id).utterances
+    words = [w for u in utterances for w in u.words]
+    assert len(words) > 40
+    for speaker, start_s, end_s, _text in timeline:
+        nearest = min(words, key=lambda w: abs(w.start_s - start_s))
+        assert abs(nearest.start_s - start_s) <= 0.5, (start_s, nearest)
+        assert {u.speaker for u in utterances if start_s - 0.3 <= u.start_s <= end_s} == {speaker}
+    for word in words:  # no word lands in a pause
+        assert any(a - 0.3 <= word.start_s and word.end_s <= b + 0.3 for _, a, b, _ in timeline), word
+
+
 def test_french_is_detected_as_french(tmp_path: Path, model_store: ModelStore) -> None:
     script = (
         ("Dounia", "Bonjour à toutes, aujourd'hui nous parlons du travail et de la famille."),
@@ -150,6 +168,16 @@ def test_an_interrupted_run_resumes_to_the_same_transcript(tmp_path: Path, model
         return [(u.speaker, u.text, [w.start_s for w in u.words]) for u in t.utterances]
 
     assert shape(transcripts.load(ws_b, sid_b)) == shape(transcripts.load(ws_a, sid_a))
+
+
+def test_a_plan_left_by_an_older_version_is_made_again(tmp_path: Path, model_store: ModelStore) -> None:
+    options = TranscribeOptions(spoken_languages=("en",))
+    ws, session_id, _ = _session(tmp_path / "old", ENGLISH[:2], VOICES[:2])
+    with pytest.raises(KeyboardInterrupt):
+        transcribe_session(ws, session_id, model_store, options, stop_after_batches=0)
+    ws.conn.execute("UPDATE transcripts SET chunks_json = '[[0.0, 12.0, []]]'")  # the old shape
+    result = transcribe_session(ws, session_id, model_store, options)
+    assert not result.resumed and result.words > 10
 
 
 def test_single_channel_group_recording_has_unknown_speakers(tmp_path: Path, model_store: ModelStore) -> None:
