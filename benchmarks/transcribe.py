@@ -148,7 +148,7 @@ def main() -> None:
         # Word errors pooled over the sessions.
         wer = jiwer.wer([ref for _, ref, _, _ in runs], [hyp or "-" for _, _, hyp, _ in runs])
         speakers = ", ".join(s for *_, s in runs)
-        print(f"{label:34} {wall:8.1f} {wall / audio_s:12.3f} {cpu:8.1f} {rss:13.0f} {wer:7.1%}  {speakers}")
+        print(f"{label:34} {wall:8.1f} {wall / audio_s:12.3f} {cpu:8.1f} {rss:13.0f} {wer:7.2%}  {speakers}")
     ours = results.get("podcast transcribe")
     if ours and len(results) == 4:
         ours_s = sum(r.wall_s for r, *_ in ours)

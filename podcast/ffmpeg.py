@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from subprocess import PIPE
+
+import numpy as np
 
 from podcast.errors import AudioError, ToolMissingError
 
@@ -112,40 +118,138 @@ def measure_loudness(path: Path, *, true_peak: bool = True) -> tuple[float, floa
     return float(integrated.group(1)), float(peak.group(1))
 
 
+_MP3_OPTIONS = [
+    "-c:a",
+    "libmp3lame",
+    # LAME -q 7: half the encoding time of the default, and fine for speech.
+    "-compression_level",
+    "7",
+    "-map_metadata",
+    "-1",
+    "-id3v2_version",
+    "0",
+    "-write_id3v1",
+    "0",
+    # No Xing/Info frame: it is written last, into the start of a seekable file; for
+    # constant bitrate, players compute the duration from the size just as well.
+    "-write_xing",
+    "0",
+    "-fflags",
+    "+bitexact",
+    "-flags:a",
+    "+bitexact",
+    "-f",
+    "mp3",
+]
+
+
 def encode_mp3(
-    source: Path, target: Path, *, bitrate_kbps: int = 96, channels: int = 1
-) -> tuple[float, float]:
-    """Encode MP3 (44.1 kHz) through ffmpeg with no metadata at all (tags are written
-    afterwards, by one module); returns the encoded file's (LUFS, dBTP) measured by ffmpeg."""
-    run(
-        [
-            "-i",
-            str(source),
-            "-ar",
-            "44100",
-            "-ac",
-            str(channels),
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            f"{bitrate_kbps}k",
-            # LAME -q 7: half the encoding time of the default, and fine for speech.
-            "-compression_level",
-            "7",
-            "-map_metadata",
-            "-1",
-            "-id3v2_version",
-            "0",
-            "-write_id3v1",
-            "0",
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-f",
-            "mp3",
-            str(target),
-        ],
-        subject=source,
-    )
-    return measure_loudness(target)
+    samples: np.ndarray,
+    rate_hz: int,
+    target: Path,
+    *,
+    bitrate_kbps: int = 96,
+    listen: Callable[[np.ndarray, int], None] | None = None,
+) -> None:
+    """Encode mono samples to MP3 at their rate through ffmpeg, with no metadata at all (tags
+    are written afterwards, by one module).
+
+    With *listen*, the MP3 is also decoded as it is produced, by a second ffmpeg, and
+    *listen* gets the decoded samples block by block (to measure what will be heard without
+    waiting for the encoding to end)."""
+    base = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    encoder_command = [*base, "-f", "f32le", "-ar", str(rate_hz), "-ac", "1", "-i", "pipe:0"]
+    encoder_command += ["-b:a", f"{bitrate_kbps}k", *_MP3_OPTIONS, "pipe:1"]
+    decoder_command = [*base, "-f", "mp3", "-i", "pipe:0", "-ac", "1", "-f", "f32le", "pipe:1"]
+    log.debug("running %s", " ".join(encoder_command))
+    data = np.asarray(samples, dtype="<f4")
+    failures: list[BaseException] = []
+    with contextlib.ExitStack() as stack:
+        errors = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(2)]
+        encoder = subprocess.Popen(encoder_command, stdin=PIPE, stdout=PIPE, stderr=errors[0])
+        decoder = (
+            subprocess.Popen(decoder_command, stdin=PIPE, stdout=PIPE, stderr=errors[1]) if listen else None
+        )
+        assert encoder.stdin and encoder.stdout
+
+        def feed() -> None:
+            assert encoder.stdin
+            try:
+                for first in range(0, len(data), 1 << 20):
+                    encoder.stdin.write(data[first : first + (1 << 20)].tobytes())
+            except (BrokenPipeError, OSError) as exc:
+                failures.append(exc)  # ffmpeg stopped early: its error message says why
+            finally:
+                encoder.stdin.close()
+
+        def relay() -> None:
+            assert encoder.stdout
+            try:
+                with target.open("wb") as out:
+                    while chunk := encoder.stdout.read(1 << 16):
+                        out.write(chunk)
+                        if decoder and decoder.stdin:
+                            decoder.stdin.write(chunk)
+            except OSError as exc:
+                failures.append(exc)
+            finally:
+                if decoder and decoder.stdin:
+                    with contextlib.suppress(OSError):
+                        decoder.stdin.close()
+
+        threads = [threading.Thread(target=feed), threading.Thread(target=relay)]
+        for thread in threads:
+            thread.start()
+        try:
+            if decoder and decoder.stdout and listen:
+                carry = b""
+                while chunk := decoder.stdout.read(1 << 20):
+                    chunk = carry + chunk
+                    usable = len(chunk) - len(chunk) % 4
+                    carry = chunk[usable:]
+                    listen(np.frombuffer(chunk[:usable], dtype="<f4"), rate_hz)
+        finally:
+            for thread in threads:
+                thread.join()
+            encoder.wait()
+            if decoder:
+                decoder.wait()
+        for process, error_file, what in ((encoder, errors[0], "encode"), (decoder, errors[1], "decode")):
+            if process is not None and process.returncode != 0:
+                error_file.seek(0)
+                lines = error_file.read().decode(errors="replace").strip().splitlines()
+                raise AudioError(
+                    f"ffmpeg could not {what} {target.name}: {' | '.join(lines[-3:]) or process.returncode}",
+                    hint="Check the free disk space and that ffmpeg has the libmp3lame encoder.",
+                )
+        if failures:
+            raise AudioError(
+                f"Could not write {target.name}: {failures[0]}", hint="Check the free disk space."
+            )
+
+
+def decode_blocks(path: Path, *, block_s: float = 10.0) -> Iterator[tuple[np.ndarray, int]]:
+    """Decode a (mono) file through ffmpeg, block by block: (float32 samples, rate)."""
+    import soundfile as sf
+
+    try:
+        rate = sf.info(str(path)).samplerate
+    except (sf.LibsndfileError, RuntimeError):
+        raise AudioError(f"Cannot read {path.name}.", hint="Check that it is an audio file.") from None
+    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+    command += ["-i", str(path), "-ac", "1", "-f", "f32le", "pipe:1"]
+    log.debug("running %s", " ".join(command))
+    block_bytes = int(block_s * rate) * 4
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        try:
+            while chunk := process.stdout.read(block_bytes):
+                yield np.frombuffer(chunk[: len(chunk) - len(chunk) % 4], dtype="<f4"), rate
+        finally:
+            process.stdout.close()
+            process.wait()
+        if process.returncode != 0:
+            errors.seek(0)
+            tail = " | ".join(errors.read().decode(errors="replace").strip().splitlines()[-3:])
+            raise AudioError(f"ffmpeg could not decode {path.name}: {tail}", hint="Check the file.")

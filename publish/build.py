@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from consent import checkpoints, decisions, sensitive
 from consent.decisions import ExtractStatus
@@ -154,11 +153,18 @@ def build(
     out_dir.mkdir(parents=True, exist_ok=True)
     short = episode.guid.split("-")[0]
     with tempfile.TemporaryDirectory(dir=ws.tmp_dir) as tmp:
-        wav = Path(tmp) / "episode.wav"
         mp3 = Path(tmp) / "episode.mp3"
-        # 44.1 kHz here (resample_poly is fast and exact enough), so ffmpeg only encodes.
-        sf.write(str(wav), resample_poly(joined, 147, 160).astype(np.float32), 44_100, subtype="PCM_24")
-        lufs, peak = ffmpeg.encode_mp3(wav, mp3, bitrate_kbps=bitrate_kbps)
+        # 44.1 kHz here (faster than ffmpeg's resampler), so ffmpeg only encodes; the MP3 is
+        # measured as it is encoded, decoded as a player would.
+        meter = loudness.Meter(44_100)
+        ffmpeg.encode_mp3(
+            loudness.resample(joined, 147, 160),
+            44_100,
+            mp3,
+            bitrate_kbps=bitrate_kbps,
+            listen=lambda block, _rate: meter.add(block),
+        )
+        lufs, peak = round(meter.lufs, 2), round(meter.true_peak_dbtp, 2)
         if abs(lufs - loudness.TARGET_LUFS) > 1.0 or peak > -1.0:
             raise PodcastError(
                 f"Episode {episode.id} came out at {lufs} LUFS / {peak} dBTP after encoding.",

@@ -169,8 +169,8 @@ def test_a_word_still_audible_after_redaction_blocks_the_extract(
     ws, session_id, _ = _session(tmp_path / "leak", ENGLISH[:3], SPEAKERS)
     transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en",)))
     _review(ws, session_id)
-    sensitive.add(ws, ["Paris"], session_id)
-    extract = extracts.add(ws, session_id, find="arrived in paris")
+    sensitive.add(ws, ["workshop"], session_id)
+    extract = extracts.add(ws, session_id, find="coming to the workshop")
     rendering = anonymise.render(ws, extract, voices=VOICES, models=model_store)  # the check passes
     rendering.path.unlink()
     # A redaction that fails to find the word: the synthetic voice then says it clearly.
