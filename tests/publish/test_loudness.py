@@ -59,7 +59,9 @@ def test_true_peak_equals_oversampling_everything() -> None:
     for _ in range(5):
         noise = rng.standard_normal(20_000).astype(np.float32)
         noise *= np.float32(0.9 / np.abs(noise).max())
-        assert loudness.true_peak_dbtp(noise, 44_100) == pytest.approx(_full_oversampling_peak(noise), abs=1e-6)
+        assert loudness.true_peak_dbtp(noise, 44_100) == pytest.approx(
+            _full_oversampling_peak(noise), abs=1e-6
+        )
 
 
 def test_true_peak_finds_the_peak_between_samples(tmp_path: Path) -> None:
