@@ -55,11 +55,18 @@ test: system-test $(STAMP) node_modules/podcast-partytime/package.json
 # Benchmarks print figures; they are not part of make test.
 bench-transcribe: system-test $(STAMP)
 	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8
-	$(BIN)/python benchmarks/transcribe.py
+	$(BIN)/python benchmarks/transcribe.py --sessions 3
 
+# MBROLA voices come from Debian's contrib/non-free sections, unpacked under .cache/ (the
+# system's apt sources are not changed); without them the benchmark uses espeak-ng variants.
 bench-anon: system-test $(STAMP)
 	$(BIN)/python -m pip install -q torch==2.13.0 'setuptools<81' resemblyzer
-	$(BIN)/python benchmarks/anonymisation.py
+	if scripts/mbrola-voices .cache/mbrola > /dev/null; then \
+		$(BIN)/python benchmarks/anonymisation.py --mbrola .cache/mbrola; \
+	else \
+		echo "MBROLA voices unavailable: using espeak-ng variants"; \
+		$(BIN)/python benchmarks/anonymisation.py; \
+	fi
 
 bench-build: system-test $(STAMP)
 	$(BIN)/python benchmarks/build.py

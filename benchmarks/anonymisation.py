@@ -1,22 +1,29 @@
 """Anonymisation benchmark: a speaker-verification attacker against revoice and disguise.
 
-Speakers: espeak-ng voices (MBROLA diphone voices recorded from real people where the
-Debian packages are installed, else espeak-ng variants) x 10 sentences. Attacker:
-resemblyzer's bundled encoder (needs torch: `pip install torch==2.13.0 resemblyzer`, run by
-`make bench-anon`). Prints EER for ignorant, lazy-informed and same-parameters attackers,
-the share of true-speaker trials accepted at 1 % false positives, WER of the local
-transcriber and CPU seconds per audio second. The run is invalid unless the attacker's EER
-on unprotected speech is <= 5 %.
+Speakers: 8 MBROLA diphone voices (recorded from real people; `--mbrola DIR` with the folder
+made by scripts/mbrola-voices, as `make bench-anon` does), else espeak-ng variants; 10
+sentences each. Attacker: resemblyzer's bundled encoder (needs torch: `pip install
+torch==2.13.0 resemblyzer`). Prints, per mode, the EER for four attackers:
+- ignorant: enrols on her unprotected voice;
+- lazy-informed: enrols on her voice protected with a fresh random draw of the method;
+- same-parameters: enrols on her voice protected with her own (secret) parameters;
+- inversion: applies the inverse transform for every point of a parameter grid covering
+  the method's public ranges, and keeps the best-matching one for each trial;
+then the share of true-speaker trials accepted at 1 % false positives (worst attacker), WER
+of the local transcriber on the output and on the original, and CPU seconds per audio
+second. The run is invalid unless the attacker's EER on unprotected speech is <= 5 %.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import sys
 import time
 from pathlib import Path
 
+import jiwer
 import numpy as np
 from scipy.signal import resample_poly
 
@@ -24,11 +31,30 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import sentences  # noqa: E402
-from consent.protection import DisguiseParams, _draw  # noqa: E402
+from benchmarks.transcribe import normalise  # noqa: E402
+from consent import protection  # noqa: E402
+from consent.protection import DisguiseParams, draw_disguise_params  # noqa: E402
 from podcast import speech  # noqa: E402
-from publish.disguise import disguise  # noqa: E402
+from podcast.models import ModelStore, default_data_dir  # noqa: E402
+from publish.disguise import WORK_RATE_HZ, disguise, mcadams, praat_change_gender  # noqa: E402
 from publish.revoice import speak  # noqa: E402
 from publish.voices import _bundled  # noqa: E402
+from sessions import whisper  # noqa: E402
+
+# MBROLA voices that read English: four English and American speakers, and French and
+# German speakers with espeak-ng's English phoneme mapping.
+MBROLA_VOICES = ["mb-en1", "mb-us1", "mb-us2", "mb-us3", "mb-fr1-en", "mb-fr4-en", "mb-de1-en", "mb-de2-en"]
+
+
+def _grid(span: tuple[float, float], avoid: tuple[float, float] | None = None) -> tuple[float, ...]:
+    """The inversion attacker's grid over one public range: two points on each side."""
+    parts = [(span[0], avoid[0]), (avoid[1], span[1])] if avoid else [span]
+    return tuple(round(low + (high - low) * f, 3) for low, high in parts for f in (0.25, 0.75))
+
+
+GRID_FORMANT = _grid(protection.FORMANT_RANGE, protection.FORMANT_AVOID)
+GRID_PITCH = _grid(protection.PITCH_RANGE, protection.PITCH_AVOID)
+GRID_ALPHA = _grid(protection.ALPHA_RANGE)
 
 VOICES = [
     "en+f1",
@@ -59,29 +85,62 @@ def eer(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float]:
     return (best[0] + best[1]) / 2, float(np.mean(genuine > at_1))
 
 
-def random_params() -> DisguiseParams:
-    return DisguiseParams(
-        _draw(0.88, 1.14, avoid=(0.95, 1.05)),
-        _draw(0.82, 1.22, avoid=(0.93, 1.07)),
-        _draw(0.75, 0.9),
-        f"{np.random.default_rng().integers(0, 2**62):032x}",
-    )
+def invert(audio: np.ndarray, formant: float, pitch: float, alpha: float) -> np.ndarray:
+    """The attacker's inverse of disguise for one grid point: undo the McAdams warping, then
+    the formant and pitch change (16 kHz in and out)."""
+    work = resample_poly(audio, WORK_RATE_HZ, 16000)
+    unwarped = mcadams(work, WORK_RATE_HZ, 1.0 / alpha)
+    back = praat_change_gender(unwarped, WORK_RATE_HZ, 1.0 / formant, 1.0 / pitch, seed=1)
+    return resample_poly(back, 16000, WORK_RATE_HZ).astype(np.float32)
+
+
+def word_error_rate(recogniser: whisper.Recogniser, clips: list[np.ndarray], texts: list[str]) -> float:
+    """WER of the local transcriber over clips (each read alone, packed 30 s at a time)."""
+    gap = np.zeros(8000, np.float32)
+    audio = np.concatenate([part for clip in clips for part in (clip, gap)])
+    spans, cursor = [], 0
+    for clip in clips:
+        spans.append((cursor / 16000, (cursor + len(clip)) / 16000))
+        cursor += len(clip) + len(gap)
+    chunks: list[whisper.Chunk] = []
+    group: list[tuple[float, float]] = []
+    for span in spans:
+        if group and sum(b - a for a, b in group) + span[1] - span[0] > whisper.MAX_CHUNK_S:
+            chunks.append(whisper.Chunk(group[0][0], group[-1][1], (), tuple(group)))
+            group = []
+        group.append(span)
+    chunks.append(whisper.Chunk(group[0][0], group[-1][1], (), tuple(group)))
+    heard = [
+        w.text for segs in recogniser.transcribe_batch(audio, chunks, "en") for s in segs for w in s.words
+    ]
+    return float(jiwer.wer(normalise(" ".join(texts)), normalise(" ".join(heard))))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--speakers", type=int, default=8)
     parser.add_argument("--sentences", type=int, default=10)
+    parser.add_argument("--mbrola", type=Path, help="folder made by scripts/mbrola-voices")
+    parser.add_argument("--no-inversion", action="store_true", help="skip the slow inversion attack")
     args = parser.parse_args()
     from resemblyzer import VoiceEncoder, preprocess_wav
 
+    if args.mbrola:
+        os.environ["PATH"] = f"{args.mbrola / 'root/usr/bin'}{os.pathsep}{os.environ['PATH']}"
+        os.environ["ESPEAK_DATA_PATH"] = str(args.mbrola / "home")
+        voices = [(v, 50) for v in MBROLA_VOICES[: args.speakers]]
+        kind = "MBROLA diphone voices"
+    else:
+        voices = [(v, 40 + 5 * i) for i, v in enumerate(VOICES[: args.speakers])]
+        kind = "espeak-ng variants"
     encoder = VoiceEncoder("cpu", verbose=False)
+    recogniser = whisper.Recogniser(ModelStore(default_data_dir()).ready().path)
     texts = sentences(args.sentences, seed=5)
     raw: dict[int, list[np.ndarray]] = {}
-    for s in range(args.speakers):
+    for s, (voice, pitch) in enumerate(voices):
         raw[s] = []
         for text in texts:
-            audio, rate = speech.synthesize(text, voice=VOICES[s], pitch=40 + 5 * s)
+            audio, rate = speech.synthesize(text, voice=voice, pitch=pitch)
             raw[s].append(resample_poly(audio, 16000, rate).astype(np.float32))
 
     def embed(audio: np.ndarray) -> np.ndarray:
@@ -90,11 +149,11 @@ def main() -> None:
     cpu = {"disguise": 0.0, "revoice": 0.0}
     produced = {"disguise": 0.0, "revoice": 0.0}  # seconds of audio each mode rendered
 
-    revoiced: dict[tuple[int, int], np.ndarray] = {}
+    revoiced: dict[int, np.ndarray] = {}
 
     def protect(mode: str, s: int, params: DisguiseParams | None, index: int) -> np.ndarray:
-        if mode == "revoice" and (s, index) in revoiced:
-            return revoiced[(s, index)]  # deterministic: the same text gives the same audio
+        if mode == "revoice" and index in revoiced:
+            return revoiced[index]  # deterministic: the same text gives the same audio, whoever said it
         start = time.process_time()
         if mode == "disguise":
             assert params is not None
@@ -103,55 +162,81 @@ def main() -> None:
             # One colour for everyone: the colour is a per-pseudonym label chosen by the tool,
             # not taken from her voice; what is measured is whether her voice leaks through.
             out = speak(texts[index], _bundled(), 0.0, 16000)
-            revoiced[(s, index)] = out
+            revoiced[index] = out
         cpu[mode] += time.process_time() - start
         produced[mode] += len(raw[s][index]) / 16000
         return out
 
+    def scores(enrolments: dict[int, np.ndarray], tests: dict[int, list[np.ndarray]]) -> tuple[float, float]:
+        g, imp = [], []
+        for s, t in itertools.product(raw, raw):
+            for e in tests[t]:
+                score = float(np.dot(enrolments[s], e) / np.linalg.norm(enrolments[s]))
+                (g if s == t else imp).append(score)
+        return eer(np.array(g), np.array(imp))
+
     half = args.sentences // 2
-    rows = []
+    test_texts = [texts[i] for _ in raw for i in range(half, args.sentences)]
     raw_emb = {s: [embed(a) for a in raw[s]] for s in raw}
-    genuine, impostor = [], []
-    for s, t in itertools.product(raw, raw):
-        enrol = np.mean(raw_emb[s][:half], axis=0)
-        for e in raw_emb[t][half:]:
-            (genuine if s == t else impostor).append(float(np.dot(enrol, e) / np.linalg.norm(enrol)))
-    base_eer, base_acc = eer(np.array(genuine), np.array(impostor))
-    rows.append(("none", base_eer, None, None, base_acc))
+    raw_enrol = {s: np.mean(raw_emb[s][:half], axis=0) for s in raw}
+    base_eer, base_acc = scores(raw_enrol, {s: raw_emb[s][half:] for s in raw})
+    base_wer = word_error_rate(
+        recogniser, [raw[s][i] for s in raw for i in range(half, args.sentences)], test_texts
+    )
+    rows: list[tuple[str, list[float | None], float, float]] = [("none", [base_eer], base_acc, base_wer)]
+    grid = list(itertools.product(GRID_FORMANT, GRID_PITCH, GRID_ALPHA))
     for mode in ("disguise", "revoice"):
-        params = {s: random_params() for s in raw}
-        other = {s: random_params() for s in raw}
-        protected = {
-            s: [embed(protect(mode, s, params[s], i)) for i in range(half, args.sentences)] for s in raw
-        }
+        params = {s: draw_disguise_params() for s in raw}
+        other = {s: draw_disguise_params() for s in raw}
+        outputs = {s: [protect(mode, s, params[s], i) for i in range(half, args.sentences)] for s in raw}
+        protected = {s: [embed(o) for o in outputs[s]] for s in raw}
         lazy_enrol = {
             s: np.mean([embed(protect(mode, s, other[s], i)) for i in range(half)], axis=0) for s in raw
         }
         same_enrol = {
             s: np.mean([embed(protect(mode, s, params[s], i)) for i in range(half)], axis=0) for s in raw
         }
-        results = []
-        for enrolments in ({s: np.mean(raw_emb[s][:half], axis=0) for s in raw}, lazy_enrol, same_enrol):
-            g, imp = [], []
-            for s, t in itertools.product(raw, raw):
-                for e in protected[t]:
-                    score = float(np.dot(enrolments[s], e) / np.linalg.norm(enrolments[s]))
-                    (g if s == t else imp).append(score)
-            results.append(eer(np.array(g), np.array(imp)))
-        rows.append((mode, results[0][0], results[1][0], results[2][0], max(r[1] for r in results)))
-    print(
-        f"{args.speakers} speakers x {args.sentences} sentences (espeak-ng variants), attacker: resemblyzer"
-    )
+        results = [scores(e, protected) for e in (raw_enrol, lazy_enrol, same_enrol)]
+        # Inversion: every grid point's inverse of each protected clip; for each trial the
+        # attacker keeps the best score over the grid.
+        if args.no_inversion:
+            wer = word_error_rate(recogniser, [o for s in raw for o in outputs[s]], test_texts)
+            rows.append((mode, [r[0] for r in results], max(r[1] for r in results), wer))
+            continue
+        print(f"{mode}: inversion attack over {len(grid)} grid points...", flush=True)
+        seen: dict[int, list[np.ndarray]] = {}  # revoiced clips are shared: invert each once
+
+        def inverted_embeddings(
+            clip: np.ndarray, seen: dict[int, list[np.ndarray]] = seen
+        ) -> list[np.ndarray]:
+            if id(clip) not in seen:
+                seen[id(clip)] = [embed(invert(clip, *point)) for point in grid]
+            return seen[id(clip)]
+
+        inverted = {s: [inverted_embeddings(o) for o in outputs[s]] for s in raw}
+        g, imp = [], []
+        for s, t in itertools.product(raw, raw):
+            unit = raw_enrol[s] / np.linalg.norm(raw_enrol[s])
+            for candidates in inverted[t]:
+                (g if s == t else imp).append(max(float(np.dot(unit, e)) for e in candidates))
+        results.append(eer(np.array(g), np.array(imp)))
+        wer = word_error_rate(recogniser, [o for s in raw for o in outputs[s]], test_texts)
+        rows.append((mode, [r[0] for r in results], max(r[1] for r in results), wer))
+    print(f"{len(raw)} speakers x {args.sentences} sentences ({kind}), attacker: resemblyzer")
     valid = base_eer <= 0.05
     print(
         f"attacker on unprotected speech: EER {base_eer:.1%} -> run {'VALID' if valid else 'INVALID (> 5 %)'}"
     )
-    header = f"{'mode':10} {'ignorant':>9} {'lazy':>9} {'same par.':>10}"
-    print(f"{header} {'accepted@1%FP':>14} {'CPU s/audio s':>14}")
-    for mode, ign, lazy, same, acc in rows:
+    header = f"{'mode':10} {'ignorant':>9} {'lazy':>9} {'same par.':>10} {'inversion':>10}"
+    print(f"{header} {'accepted@1%FP':>14} {'WER':>7} {'CPU s/audio s':>14}")
+    for mode, eers, accepted, wer in rows:
         cpu_ratio = cpu[mode] / produced[mode] if produced.get(mode) else float("nan")
-        fmt = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
-        print(f"{mode:10} {fmt(ign):>9} {fmt(lazy):>9} {fmt(same):>10} {acc:>14.1%} {cpu_ratio:>14.3f}")
+        cells = [f"{v:.1%}" if v is not None else "-" for v in eers] + ["-"] * (4 - len(eers))
+        print(
+            f"{mode:10} {cells[0]:>9} {cells[1]:>9} {cells[2]:>10} {cells[3]:>10} "
+            f"{accepted:>14.1%} {wer:>7.1%} {cpu_ratio:>14.3f}"
+        )
+    print(f"WER on the original voices: {base_wer:.1%} (revoice target: at most 5 points more)")
 
 
 if __name__ == "__main__":
