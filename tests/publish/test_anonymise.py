@@ -33,8 +33,12 @@ def _band_energy(samples: np.ndarray, rate: int, low: float, high: float) -> flo
 
 
 def test_disguise_is_deterministic_differs_from_the_input_and_bleeps_in_place(
-    ws: Workspace, sid: int
+    ws: Workspace, sid: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Her voice here is a 440 Hz tone: a fixed draw whose pitch keeps its harmonics away from
+    # the 1 kHz bleep (a random one can put the second harmonic on it).
+    fixed = protection.DisguiseParams(1.12, 0.85, 0.8, "5eed" * 8)
+    monkeypatch.setattr(protection, "draw_disguise_params", lambda: fixed)
     protection.set_mode(ws, "Blessing", "disguise")
     sensitive.add(ws, ["Paris"], sid)
     extract = extracts.add(ws, sid, find="arrived in paris")
