@@ -98,18 +98,12 @@ def word_error_rate(recogniser: whisper.Recogniser, clips: list[np.ndarray], tex
     """WER of the local transcriber over clips (each read alone, packed 30 s at a time)."""
     gap = np.zeros(8000, np.float32)
     audio = np.concatenate([part for clip in clips for part in (clip, gap)])
-    spans, cursor = [], 0
+    spans: list[tuple[float, float]] = []
+    cursor = 0
     for clip in clips:
         spans.append((cursor / 16000, (cursor + len(clip)) / 16000))
         cursor += len(clip) + len(gap)
-    chunks: list[whisper.Chunk] = []
-    group: list[tuple[float, float]] = []
-    for span in spans:
-        if group and sum(b - a for a, b in group) + span[1] - span[0] > whisper.MAX_CHUNK_S:
-            chunks.append(whisper.Chunk(group[0][0], group[-1][1], (), tuple(group)))
-            group = []
-        group.append(span)
-    chunks.append(whisper.Chunk(group[0][0], group[-1][1], (), tuple(group)))
+    chunks = whisper.pack(spans)
     heard = [
         w.text for segs in recogniser.transcribe_batch(audio, chunks, "en") for s in segs for w in s.words
     ]

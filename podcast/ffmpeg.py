@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from subprocess import PIPE
 
@@ -30,6 +30,12 @@ def ffmpeg_binary() -> str:
     return binary
 
 
+def _tail(stderr: str | bytes, returncode: int | None) -> str:
+    """The last lines ffmpeg wrote to stderr, on one line, for an error message."""
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    return " | ".join(text.strip().splitlines()[-3:]) or f"exit code {returncode}"
+
+
 def run(args: Sequence[str], *, subject: Path, timeout_s: float | None = None) -> None:
     """Run ffmpeg with *args* (without the program name). *subject* names the file for errors."""
     command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
@@ -48,9 +54,8 @@ def run(args: Sequence[str], *, subject: Path, timeout_s: float | None = None) -
             f"ffmpeg took too long on {subject.name}.", hint="Check the file; it may be damaged."
         ) from None
     if result.returncode != 0:
-        tail = " | ".join(result.stderr.strip().splitlines()[-3:]) or f"exit code {result.returncode}"
         raise AudioError(
-            f"ffmpeg could not process {subject.name}: {tail}",
+            f"ffmpeg could not process {subject.name}: {_tail(result.stderr, result.returncode)}",
             hint="Check that it is an audio file and is not damaged.",
         )
 
@@ -86,10 +91,8 @@ def capture(args: Sequence[str], *, subject: Path) -> bytes:
     log.debug("running %s", " ".join(command))
     result = subprocess.run(command, capture_output=True, check=False)
     if result.returncode != 0:
-        lines = result.stderr.decode(errors="replace").strip().splitlines()
-        tail = " | ".join(lines[-3:]) or f"exit code {result.returncode}"
         raise AudioError(
-            f"ffmpeg could not decode {subject.name}: {tail}",
+            f"ffmpeg could not decode {subject.name}: {_tail(result.stderr, result.returncode)}",
             hint="Check that it is an audio file and is not damaged.",
         )
     return result.stdout
@@ -100,8 +103,10 @@ def _run_capture(args: list[str], *, subject: Path) -> str:
     log.debug("running %s", " ".join(command))
     result = subprocess.run(command, capture_output=True, text=True, errors="replace", check=False)
     if result.returncode != 0:
-        tail = " | ".join(result.stderr.strip().splitlines()[-3:]) or f"exit code {result.returncode}"
-        raise AudioError(f"ffmpeg could not process {subject.name}: {tail}", hint="Check the file.")
+        raise AudioError(
+            f"ffmpeg could not process {subject.name}: {_tail(result.stderr, result.returncode)}",
+            hint="Check the file.",
+        )
     return result.stderr
 
 
@@ -217,39 +222,11 @@ def encode_mp3(
         for process, error_file, what in ((encoder, errors[0], "encode"), (decoder, errors[1], "decode")):
             if process is not None and process.returncode != 0:
                 error_file.seek(0)
-                lines = error_file.read().decode(errors="replace").strip().splitlines()
                 raise AudioError(
-                    f"ffmpeg could not {what} {target.name}: {' | '.join(lines[-3:]) or process.returncode}",
+                    f"ffmpeg could not {what} {target.name}: {_tail(error_file.read(), process.returncode)}",
                     hint="Check the free disk space and that ffmpeg has the libmp3lame encoder.",
                 )
         if failures:
             raise AudioError(
                 f"Could not write {target.name}: {failures[0]}", hint="Check the free disk space."
             )
-
-
-def decode_blocks(path: Path, *, block_s: float = 10.0) -> Iterator[tuple[np.ndarray, int]]:
-    """Decode a (mono) file through ffmpeg, block by block: (float32 samples, rate)."""
-    import soundfile as sf
-
-    try:
-        rate = sf.info(str(path)).samplerate
-    except (sf.LibsndfileError, RuntimeError):
-        raise AudioError(f"Cannot read {path.name}.", hint="Check that it is an audio file.") from None
-    command = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error"]
-    command += ["-i", str(path), "-ac", "1", "-f", "f32le", "pipe:1"]
-    log.debug("running %s", " ".join(command))
-    block_bytes = int(block_s * rate) * 4
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
-        assert process.stdout is not None
-        try:
-            while chunk := process.stdout.read(block_bytes):
-                yield np.frombuffer(chunk[: len(chunk) - len(chunk) % 4], dtype="<f4"), rate
-        finally:
-            process.stdout.close()
-            process.wait()
-        if process.returncode != 0:
-            errors.seek(0)
-            tail = " | ".join(errors.read().decode(errors="replace").strip().splitlines()[-3:])
-            raise AudioError(f"ffmpeg could not decode {path.name}: {tail}", hint="Check the file.")

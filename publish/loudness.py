@@ -50,7 +50,7 @@ class Meter:
     def __init__(self, rate_hz: int) -> None:
         self.rate_hz = rate_hz
         self._step = round(0.1 * rate_hz)
-        self._stages = [(f.b * f.passband_gain, f.a) for f in pyloudnorm.Meter(rate_hz)._filters.values()]
+        self._stages = _k_weighting(rate_hz)
         self._states = [lfilter_zi(b, a) * 0.0 for b, a in self._stages]
         self._left = np.zeros(0, np.float32)  # samples not yet making a whole 100 ms step
         self._steps: list[np.ndarray] = []
@@ -122,6 +122,12 @@ def _phases() -> np.ndarray:
     return np.stack([taps[p::OVERSAMPLING] for p in range(OVERSAMPLING)])
 
 
+@cache
+def _k_weighting(rate_hz: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """BS.1770-4 K-weighting as pyloudnorm defines it: (b, a) of its two filter stages."""
+    return [(f.b * f.passband_gain, f.a) for f in pyloudnorm.Meter(rate_hz)._filters.values()]
+
+
 def _gated_lufs(steps: np.ndarray, step: int) -> float:
     """BS.1770-4 gating over 400 ms blocks (4 steps of 100 ms, 75 % overlap)."""
     if len(steps) < _BLOCK_STEPS:
@@ -162,7 +168,7 @@ def loudness(samples: np.ndarray, rate_hz: int) -> float:
     Stretches of 60 s are filtered on parallel threads, each from 1 s before its start (the
     K-weighting filters forget their initial state within milliseconds)."""
     step = round(0.1 * rate_hz)
-    stages = [(f.b * f.passband_gain, f.a) for f in pyloudnorm.Meter(rate_hz)._filters.values()]
+    stages = _k_weighting(rate_hz)
     warmup = round(_WARMUP_S * rate_hz)
 
     def energies(bounds: tuple[int, int]) -> np.ndarray:

@@ -7,6 +7,7 @@ batch of chunks, so an interrupted run continues where it stopped with the same 
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -111,7 +112,6 @@ def transcribe_session(
                 device=options.device,
                 compute_type=options.compute_type,
                 cpu_threads=options.cpu_threads,
-                batch_size=options.batch_size,
                 allowed_languages=options.spoken_languages,
                 workers=options.workers,
             )
@@ -191,36 +191,33 @@ def transcribe_session(
     )
 
 
+Decoded = list[list[whisper.SegmentResult]]  # the segments of each chunk of a batch
+
+
 def _decode_in_order(
     recogniser: whisper.Recogniser,
     audio: np.ndarray,
     batches: list[tuple[int, list[whisper.Chunk]]],
     language: str | None,
     workers: int,
-) -> Generator[tuple[int, list[whisper.Chunk], list[list[whisper.SegmentResult]]], None, None]:
+) -> Generator[tuple[int, list[whisper.Chunk], Decoded], None, None]:
     """Decode batches on *workers* threads, yielding results in order (so each can be saved
     as it comes, and a rerun resumes after the last saved one). Closing the generator
     (Ctrl-C, an error) cancels what has not started and waits for what is running."""
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="whisper")
-    pending: deque[tuple[int, list[whisper.Chunk], Future[list[list[whisper.SegmentResult]]]]] = deque()
     upcoming = iter(batches)
+
+    def submit(item: tuple[int, list[whisper.Chunk]]) -> tuple[int, list[whisper.Chunk], Future[Decoded]]:
+        return item[0], item[1], pool.submit(recogniser.transcribe_batch, audio, item[1], language)
+
     try:
-        for index, batch in upcoming:
-            pending.append((index, batch, pool.submit(recogniser.transcribe_batch, audio, batch, language)))
-            if len(pending) >= max(1, workers):
-                break
+        pending = deque(submit(item) for item in itertools.islice(upcoming, max(1, workers)))
         while pending:
             index, batch, future = pending.popleft()
             results = future.result()
             following = next(upcoming, None)
             if following is not None:
-                pending.append(
-                    (
-                        following[0],
-                        following[1],
-                        pool.submit(recogniser.transcribe_batch, audio, following[1], language),
-                    )
-                )
+                pending.append(submit(following))
             yield index, batch, results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -15,7 +15,7 @@ import logging
 import os
 import queue
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,36 +144,41 @@ def plan_chunks(
         VadOptions(max_speech_duration_s=MAX_CHUNK_S - 1, min_silence_duration_ms=300, speech_pad_ms=300),
     )
     _release_free_memory()  # the VAD's large temporary buffers
-    groups: list[list[tuple[float, float, int | None]]] = []
+    spans = [
+        (round(item["start"] / SAMPLE_RATE_HZ, 3), round(item["end"] / SAMPLE_RATE_HZ, 3)) for item in speech
+    ]
+    chunks = pack(spans)
+    if turn_of is None:
+        return chunks
+    return [replace(chunk, turns=_turns(chunk.pieces, turn_of)) for chunk in chunks]
+
+
+def pack(spans: Sequence[Span]) -> list[Chunk]:
+    """Pack consecutive stretches of audio, in order, into chunks of at most 30 s in all."""
+    groups: list[list[Span]] = []
     length = 0.0
-    for item in speech:
-        start, end = round(item["start"] / SAMPLE_RATE_HZ, 3), round(item["end"] / SAMPLE_RATE_HZ, 3)
-        speaker = turn_of(start, end) if turn_of else None
+    for start, end in spans:
         if groups and length + (end - start) <= MAX_CHUNK_S:
-            groups[-1].append((start, end, speaker))
+            groups[-1].append((start, end))
             length += end - start
         else:
-            groups.append([(start, end, speaker)])
+            groups.append([(start, end)])
             length = end - start
-    chunks = []
-    for regions in groups:
-        turns: list[list[float]] = []
-        previous: object = object()
-        for start, end, speaker in regions:
-            if turns and speaker == previous:
-                turns[-1][1] = end
-            else:
-                turns.append([start, end])
-            previous = speaker
-        chunks.append(
-            Chunk(
-                regions[0][0],
-                regions[-1][1],
-                tuple((a, b) for a, b in turns) if len(turns) > 1 else (),
-                tuple((a, b) for a, b, _ in regions),
-            )
-        )
-    return chunks
+    return [Chunk(group[0][0], group[-1][1], (), tuple(group)) for group in groups]
+
+
+def _turns(pieces: Sequence[Span], turn_of: Callable[[float, float], int | None]) -> tuple[Span, ...]:
+    """Consecutive pieces said by the same speaker, joined; () if one speaker only."""
+    turns: list[list[float]] = []
+    previous: object = object()
+    for start, end in pieces:
+        speaker = turn_of(start, end)
+        if turns and speaker == previous:
+            turns[-1][1] = end
+        else:
+            turns.append([start, end])
+        previous = speaker
+    return tuple((a, b) for a, b in turns) if len(turns) > 1 else ()
 
 
 def _release_free_memory() -> None:
@@ -226,7 +231,6 @@ class Recogniser:
         device: str = "cpu",
         compute_type: str = "int8",
         cpu_threads: int = 0,
-        batch_size: int = 1,
         beam_size: int = 5,
         allowed_languages: Sequence[str] = (),
         workers: int = 1,
@@ -254,7 +258,6 @@ class Recogniser:
                 hint="Run 'podcast models verify' or 'podcast models repair'.",
             ) from None
         self.model = model
-        self.batch_size = batch_size
         self.beam_size = beam_size
         # One pipeline per worker: each remembers the languages its last call detected.
         self._idle: queue.SimpleQueue[tuple[_LanguageFilter, Any]] = queue.SimpleQueue()

@@ -40,9 +40,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.audio_server]
 
 
 def _heard(path: Path, models: ModelStore) -> list[str]:
-    from faster_whisper.audio import decode_audio
-
-    audio = np.asarray(decode_audio(str(path), sampling_rate=16_000), dtype=np.float32)
+    audio = whisper.load_audio(path)
     recogniser = whisper.Recogniser(models.ready().path, allowed_languages=("en", "fr"))
     chunks = whisper.fixed_windows(len(audio) / whisper.SAMPLE_RATE_HZ)
     words = [
