@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import parselmouth
 from parselmouth.praat import call, run
-from scipy.linalg import solve_toeplitz
 from scipy.signal import lfilter, resample_poly
 
 from consent.protection import DisguiseParams
@@ -37,37 +36,62 @@ def praat_change_gender(
     return np.pad(shifted, (0, max(0, len(samples) - len(shifted))))[: len(samples)]
 
 
-def _lpc(frame: np.ndarray, order: int) -> np.ndarray:
-    autocorr = np.correlate(frame, frame, mode="full")[len(frame) - 1 : len(frame) + order]
-    if autocorr[0] <= 1e-9:
-        return np.concatenate([[1.0], np.zeros(order)])
-    autocorr[0] *= 1.0 + 1e-9  # a little white noise keeps the system well conditioned
-    coefficients = solve_toeplitz(autocorr[:-1], -autocorr[1:])
-    return np.concatenate([[1.0], coefficients])
+def _levinson(autocorr: np.ndarray) -> np.ndarray:
+    """Levinson-Durbin on many frames at once: autocorrelations (frames x order+1) to LPC
+    polynomials (frames x order+1, leading 1)."""
+    order = autocorr.shape[1] - 1
+    a = np.zeros_like(autocorr)
+    a[:, 0] = 1.0
+    error = autocorr[:, 0].copy()
+    for i in range(1, order + 1):
+        acc = autocorr[:, i] + np.einsum("nk,nk->n", a[:, 1:i], autocorr[:, i - 1 : 0 : -1])
+        k = -acc / error
+        a[:, 1:i] += k[:, None] * a[:, i - 1 : 0 : -1]
+        a[:, i] = k
+        error *= 1.0 - k * k
+    return a
 
 
 def mcadams(samples: np.ndarray, rate_hz: int, alpha: float) -> np.ndarray:
-    """McAdams LPC pole warping of mono float samples."""
+    """McAdams LPC pole warping of mono float samples.
+
+    Every frame's analysis (LPC, residual, poles, warped polynomial) is done for all frames
+    at once; only the all-pole resynthesis runs frame by frame."""
     frame = int(0.02 * rate_hz)
     hop = frame // 2
     window = np.hanning(frame)
-    padded = np.concatenate([samples, np.zeros(frame)])
+    padded = np.concatenate([samples.astype(np.float64), np.zeros(frame)])
+    every_start = np.arange(0, len(samples), hop)
+    frames = padded[every_start[:, None] + np.arange(frame)] * window
+    active = np.any(frames != 0, axis=1)
+    frames, starts = frames[active], every_start[active]
+    size = 1 << int(np.ceil(np.log2(2 * frame)))  # no circular wrap in the autocorrelation
+    autocorr = np.fft.irfft(np.abs(np.fft.rfft(frames, size, axis=1)) ** 2, size, axis=1)[:, : LPC_ORDER + 1]
+    silent = autocorr[:, 0] <= 1e-9
+    autocorr[silent] = np.eye(1, LPC_ORDER + 1)
+    autocorr[:, 0] *= 1.0 + 1e-9  # a little white noise keeps the system well conditioned
+    a = _levinson(autocorr)
+    residual = frames.copy()
+    for k in range(1, LPC_ORDER + 1):
+        residual[:, k:] += a[:, k : k + 1] * frames[:, :-k]
+    companion = np.zeros((len(a), LPC_ORDER, LPC_ORDER))
+    companion[:, 0, :] = -a[:, 1:]
+    companion[:, np.arange(1, LPC_ORDER), np.arange(LPC_ORDER - 1)] = 1.0
+    poles = np.linalg.eigvals(companion).astype(complex)
+    angles = np.angle(poles)
+    # Complex poles move (phi -> phi ** alpha, conjugates alike); real poles stay.
+    warped = np.where(
+        np.iscomplex(poles), np.abs(poles) * np.exp(1j * np.sign(angles) * np.abs(angles) ** alpha), poles
+    )
+    rebuilt = np.zeros((len(a), LPC_ORDER + 1), complex)
+    rebuilt[:, 0] = 1.0
+    for j in range(LPC_ORDER):
+        rebuilt[:, 1:] -= warped[:, j : j + 1] * rebuilt[:, :-1].copy()
     out = np.zeros(len(padded))
+    for start, excitation, denominator in zip(starts, residual, rebuilt.real, strict=True):
+        out[start : start + frame] += lfilter([1.0], denominator, excitation) * window
     norm = np.zeros(len(padded))
-    for start in range(0, len(samples), hop):
-        chunk = padded[start : start + frame] * window
-        if not np.any(chunk):
-            continue
-        a = _lpc(chunk, LPC_ORDER)
-        residual = lfilter(a, [1.0], chunk)
-        poles = np.roots(a)
-        complex_poles = np.iscomplex(poles) & (np.imag(poles) > 0)
-        angles = np.angle(poles[complex_poles])
-        warped = np.abs(poles[complex_poles]) * np.exp(1j * np.sign(angles) * np.abs(angles) ** alpha)
-        new_poles = np.concatenate([warped, np.conj(warped), poles[~np.iscomplex(poles)]])
-        new_a = np.real(np.poly(new_poles))
-        rebuilt = lfilter([1.0], new_a, residual)
-        out[start : start + frame] += rebuilt * window
+    for start in every_start:
         norm[start : start + frame] += window**2
     out = out[: len(samples)] / np.maximum(norm[: len(samples)], 1e-3)
     return out.astype(np.float32)
