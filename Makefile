@@ -54,7 +54,7 @@ test: system-test $(STAMP) node_modules/podcast-partytime/package.json
 
 # Benchmarks print figures; they are not part of make test.
 bench-transcribe: system-test $(STAMP)
-	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8
+	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8 whisper-normalizer==0.1.15
 	$(BIN)/python benchmarks/transcribe.py --sessions 3
 
 # MBROLA voices come from Debian's contrib/non-free sections, unpacked under .cache/ (the
