@@ -11,7 +11,9 @@ torch==2.13.0 resemblyzer`). Prints, per mode, the EER for four attackers:
   the method's public ranges, and keeps the best-matching one for each trial;
 then the share of true-speaker trials accepted at 1 % false positives (worst attacker), WER
 of the local transcriber on the output and on the original, and CPU seconds per audio
-second. The run is invalid unless the attacker's EER on unprotected speech is <= 5 %.
+second. Disguise trials are pooled over several independent draws of every speaker's secret
+parameters (`--draws`, default 3): with one draw of 8 speakers, two runs differed by 5
+points. The run is invalid unless the attacker's EER on unprotected speech is <= 5 %.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import itertools
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import jiwer
@@ -94,6 +98,21 @@ def invert(audio: np.ndarray, formant: float, pitch: float, alpha: float) -> np.
     return resample_poly(back, 16000, WORK_RATE_HZ).astype(np.float32)
 
 
+def invert_all(audio: np.ndarray, grid: list[tuple[float, float, float]]) -> list[np.ndarray]:
+    """The inverse of one clip for every grid point (run in a worker process)."""
+    return [invert(audio, *point) for point in grid]
+
+
+@dataclass
+class Trials:
+    genuine: list[float]
+    impostor: list[float]
+
+    def extend(self, other: Trials) -> None:
+        self.genuine += other.genuine
+        self.impostor += other.impostor
+
+
 def word_error_rate(recogniser: whisper.Recogniser, clips: list[np.ndarray], texts: list[str]) -> float:
     """WER of the local transcriber over clips (each read alone, packed 30 s at a time)."""
     gap = np.zeros(8000, np.float32)
@@ -115,6 +134,9 @@ def main() -> None:
     parser.add_argument("--speakers", type=int, default=8)
     parser.add_argument("--sentences", type=int, default=10)
     parser.add_argument("--mbrola", type=Path, help="folder made by scripts/mbrola-voices")
+    parser.add_argument(
+        "--draws", type=int, default=3, help="disguise: independent draws of every speaker's secret"
+    )
     parser.add_argument("--no-inversion", action="store_true", help="skip the slow inversion attack")
     args = parser.parse_args()
     from resemblyzer import VoiceEncoder, preprocess_wav
@@ -161,62 +183,70 @@ def main() -> None:
         produced[mode] += len(raw[s][index]) / 16000
         return out
 
-    def scores(enrolments: dict[int, np.ndarray], tests: dict[int, list[np.ndarray]]) -> tuple[float, float]:
-        g, imp = [], []
+    def trials(enrolments: dict[int, np.ndarray], tests: dict[int, list[list[np.ndarray]]]) -> Trials:
+        """Genuine and impostor scores; each test clip comes with one or more candidate
+        embeddings (the inversion attacker's grid), of which the attacker keeps the best."""
+        found = Trials([], [])
         for s, t in itertools.product(raw, raw):
-            for e in tests[t]:
-                score = float(np.dot(enrolments[s], e) / np.linalg.norm(enrolments[s]))
-                (g if s == t else imp).append(score)
-        return eer(np.array(g), np.array(imp))
+            unit = enrolments[s] / np.linalg.norm(enrolments[s])
+            for candidates in tests[t]:
+                score = max(float(np.dot(unit, e)) for e in candidates)
+                (found.genuine if s == t else found.impostor).append(score)
+        return found
 
     half = args.sentences // 2
     test_texts = [texts[i] for _ in raw for i in range(half, args.sentences)]
     raw_emb = {s: [embed(a) for a in raw[s]] for s in raw}
     raw_enrol = {s: np.mean(raw_emb[s][:half], axis=0) for s in raw}
-    base_eer, base_acc = scores(raw_enrol, {s: raw_emb[s][half:] for s in raw})
+    base = trials(raw_enrol, {s: [[e] for e in raw_emb[s][half:]] for s in raw})
+    base_eer, base_acc = eer(np.array(base.genuine), np.array(base.impostor))
     base_wer = word_error_rate(
         recogniser, [raw[s][i] for s in raw for i in range(half, args.sentences)], test_texts
     )
     rows: list[tuple[str, list[float | None], float, float]] = [("none", [base_eer], base_acc, base_wer)]
     grid = list(itertools.product(GRID_FORMANT, GRID_PITCH, GRID_ALPHA))
+    attacks = ("ignorant", "lazy", "same", "inversion")
     for mode in ("disguise", "revoice"):
-        params = {s: draw_disguise_params() for s in raw}
-        other = {s: draw_disguise_params() for s in raw}
-        outputs = {s: [protect(mode, s, params[s], i) for i in range(half, args.sentences)] for s in raw}
-        protected = {s: [embed(o) for o in outputs[s]] for s in raw}
-        lazy_enrol = {
-            s: np.mean([embed(protect(mode, s, other[s], i)) for i in range(half)], axis=0) for s in raw
-        }
-        same_enrol = {
-            s: np.mean([embed(protect(mode, s, params[s], i)) for i in range(half)], axis=0) for s in raw
-        }
-        results = [scores(e, protected) for e in (raw_enrol, lazy_enrol, same_enrol)]
-        # Inversion: every grid point's inverse of each protected clip; for each trial the
-        # attacker keeps the best score over the grid.
-        if args.no_inversion:
-            wer = word_error_rate(recogniser, [o for s in raw for o in outputs[s]], test_texts)
-            rows.append((mode, [r[0] for r in results], max(r[1] for r in results), wer))
-            continue
-        print(f"{mode}: inversion attack over {len(grid)} grid points...", flush=True)
-        seen: dict[int, list[np.ndarray]] = {}  # revoiced clips are shared: invert each once
-
-        def inverted_embeddings(
-            clip: np.ndarray, seen: dict[int, list[np.ndarray]] = seen
-        ) -> list[np.ndarray]:
-            if id(clip) not in seen:
-                seen[id(clip)] = [embed(invert(clip, *point)) for point in grid]
-            return seen[id(clip)]
-
-        inverted = {s: [inverted_embeddings(o) for o in outputs[s]] for s in raw}
-        g, imp = [], []
-        for s, t in itertools.product(raw, raw):
-            unit = raw_enrol[s] / np.linalg.norm(raw_enrol[s])
-            for candidates in inverted[t]:
-                (g if s == t else imp).append(max(float(np.dot(unit, e)) for e in candidates))
-        results.append(eer(np.array(g), np.array(imp)))
-        wer = word_error_rate(recogniser, [o for s in raw for o in outputs[s]], test_texts)
-        rows.append((mode, [r[0] for r in results], max(r[1] for r in results), wer))
-    print(f"{len(raw)} speakers x {args.sentences} sentences ({kind}), attacker: resemblyzer")
+        # Each draw gives every speaker a fresh secret; trials are pooled over the draws.
+        # Revoice has no secret: one draw measures it.
+        draws = args.draws if mode == "disguise" else 1
+        pooled = {attack: Trials([], []) for attack in attacks}
+        heard: list[np.ndarray] = []
+        for draw in range(draws):
+            params = {s: draw_disguise_params() for s in raw}
+            other = {s: draw_disguise_params() for s in raw}
+            outputs = {s: [protect(mode, s, params[s], i) for i in range(half, args.sentences)] for s in raw}
+            heard += [o for s in raw for o in outputs[s]]
+            protected = {s: [[embed(o)] for o in outputs[s]] for s in raw}
+            lazy_enrol = {
+                s: np.mean([embed(protect(mode, s, other[s], i)) for i in range(half)], axis=0) for s in raw
+            }
+            same_enrol = {
+                s: np.mean([embed(protect(mode, s, params[s], i)) for i in range(half)], axis=0) for s in raw
+            }
+            for attack, enrolments in zip(attacks, (raw_enrol, lazy_enrol, same_enrol), strict=False):
+                pooled[attack].extend(trials(enrolments, protected))
+            if args.no_inversion:
+                continue
+            # Inversion: every grid point's inverse of each protected clip; for each trial the
+            # attacker keeps the best score over the grid. Revoiced clips are shared: each is
+            # inverted once.
+            print(f"{mode}, draw {draw + 1}/{draws}: inversion over {len(grid)} grid points...", flush=True)
+            clips = {id(o): o for s in raw for o in outputs[s]}
+            with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+                done = pool.map(invert_all, clips.values(), [grid] * len(clips))
+                inverted = dict(zip(clips, done, strict=True))
+            candidates = {s: [[embed(a) for a in inverted[id(o)]] for o in outputs[s]] for s in raw}
+            pooled["inversion"].extend(trials(raw_enrol, candidates))
+        results = [
+            eer(np.array(t.genuine), np.array(t.impostor)) if t.genuine else None for t in pooled.values()
+        ]
+        wer = word_error_rate(recogniser, heard, test_texts * draws)
+        rows.append((mode, [r[0] if r else None for r in results], max(r[1] for r in results if r), wer))
+    print(
+        f"{len(raw)} speakers x {args.sentences} sentences ({kind}), attacker: resemblyzer; "
+        f"disguise pooled over {args.draws} draws of every speaker's secret parameters"
+    )
     valid = base_eer <= 0.05
     print(
         f"attacker on unprotected speech: EER {base_eer:.1%} -> run {'VALID' if valid else 'INVALID (> 5 %)'}"
