@@ -26,10 +26,10 @@ BUNDLED_VOICE = "joe"
 DISGUISE_WARNING = (
     "Disguise is REDUCED protection: it is her own voice, transformed. People who know her "
     "well may still recognise her, and an attacker using this same software can link it back "
-    "to her (equal error rate measured here on voices of real people: 32 % for an "
-    "ignorant attacker, 9 % for one who tries to undo this public method, 2 % for one who "
-    "has her parameters; 50 % would mean no better than chance). Revoice (a synthetic voice "
-    "reads her words) removed her acoustic identity in every test."
+    "to her (equal error rate measured here on voices of real people: 29-32 % for an "
+    "ignorant attacker, 5-9 % for one who tries to undo this public method, 1-2 % for one "
+    "who has her parameters; 50 % would mean no better than chance). Revoice (a synthetic "
+    "voice reads her words) removed her acoustic identity in every test."
 )
 
 # A spread of colours (semitones) for the synthetic voice, so each participant keeps a
