@@ -38,6 +38,7 @@ _STREAM_STEPS = 300  # filter 30 s at a time: float64 copies stay small
 # ten times slower to compute, after long digital silence (-400 dBFS, inaudible, unmeasurable).
 _GUARD = 1e-20
 _SEGMENT_S = 60.0  # stretches worked on in parallel
+_RESAMPLE_SAMPLES = 1 << 21  # the resampler's stretches, counted in input samples
 _WARMUP_S = 1.0  # filtered before each stretch, so its filters start as if run from the start
 
 OVERSAMPLING = 4
@@ -185,6 +186,7 @@ def loudness(samples: np.ndarray, rate_hz: int) -> float:
 
 
 def true_peak_dbtp(samples: np.ndarray, rate_hz: int) -> float:
+    """True peak (4x oversampled) of a whole signal, in dBTP."""
     meter = Meter(rate_hz)
     meter.add(samples)
     return meter.true_peak_dbtp
@@ -269,9 +271,10 @@ def normalise(samples: np.ndarray, rate_hz: int, target_lufs: float = PRE_ENCODE
 
 
 def resample(samples: np.ndarray, up: int, down: int) -> np.ndarray:
-    """resample_poly by 60-s stretches on parallel threads, each with margins wider than the
-    filter (10 * max(up, down) input samples), so the result is the same as in one go."""
-    unit = down * round(_SEGMENT_S * 1000 / down)  # a whole number of input periods
+    """resample_poly by stretches of about 2**21 input samples (44 s at 48 kHz) on parallel
+    threads, each with margins wider than the filter (10 * max(up, down) input samples), so
+    the result is the same as in one go."""
+    unit = down * round(_RESAMPLE_SAMPLES / down)  # a whole number of input periods
     margin = down * (10 * max(up, down) // down + 2)
 
     def part(first: int) -> np.ndarray:

@@ -45,16 +45,14 @@ def transcribe(
     """Transcribe a session locally (resumes where an interrupted run stopped)."""
     app_state = state(ctx)
     ws = app_state.workspace()
-    workers = workers or default_workers()
     options = TranscribeOptions(
         model,
         language,
         device,
         compute_type,
-        # One worker alone keeps both cores busier with two chunks per call (measured).
-        batch_size or (1 if workers > 1 else 2),
+        batch_size,
         spoken_languages=ws.settings().spoken_languages,
-        workers=workers,
+        workers=workers or default_workers(),
     )
     with progress_bar(ctx, "Transcribing") as on_progress:
         result = transcribe_session(

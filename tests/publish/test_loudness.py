@@ -88,7 +88,7 @@ def test_normalise_reaches_the_target_under_the_ceiling() -> None:
 
 
 def test_parallel_stretches_give_the_same_results_as_one_pass() -> None:
-    audio = _speech(24_000, 150.0)  # three stretches of 60 s
+    audio = _speech(24_000, 150.0)  # three stretches of 60 s; two for the resampler
     meter = loudness.Meter(24_000)
     meter.add(audio)
     assert loudness.loudness(audio, 24_000) == pytest.approx(meter.lufs, abs=1e-6)

@@ -259,3 +259,9 @@ def test_energy_map_picks_the_loud_channel(tmp_path: Path) -> None:
     path = tmp_path / "e.wav"
     sf.write(str(path), data, rate)
     assert energy_map(path).loudest(0.2, 0.4) == 1
+
+
+def test_chunks_per_decoding_call_follow_the_workers_unless_set() -> None:
+    assert TranscribeOptions(workers=2).chunks_per_call == 1
+    assert TranscribeOptions(workers=1).chunks_per_call == 2
+    assert TranscribeOptions(workers=1, batch_size=4).chunks_per_call == 4
