@@ -9,6 +9,10 @@ torch==2.13.0 resemblyzer`). Prints, per mode, the EER for four attackers:
 - same-parameters: enrols on her voice protected with her own (secret) parameters;
 - inversion: applies the inverse transform for every point of a parameter grid covering
   the method's public ranges, and keeps the best-matching one for each trial;
+- forward grid (disguise): enrols on her voice disguised with every point of the same grid,
+  and keeps the best-matching enrolment for each trial. Disguise throws information away
+  (her timbre and her excitation), so no inverse gives her voice back; this attacker does
+  not need one;
 then the share of true-speaker trials accepted at 1 % false positives (worst attacker), WER
 of the local transcriber on the output and on the original, and CPU seconds per audio
 second. Disguise trials are pooled over several independent draws of every speaker's secret
@@ -98,6 +102,11 @@ def invert(audio: np.ndarray, formant: float, pitch: float, alpha: float) -> np.
     return resample_poly(back, 16000, WORK_RATE_HZ).astype(np.float32)
 
 
+def disguise_at(audio: np.ndarray, point: tuple[float, float, float]) -> np.ndarray:
+    """Her clip disguised at one grid point, with a public salt (run in a worker process)."""
+    return disguise(audio, 16000, DisguiseParams(*point, salt="0" * 32))
+
+
 def invert_all(audio: np.ndarray, grid: list[tuple[float, float, float]]) -> list[np.ndarray]:
     """The inverse of one clip for every grid point (run in a worker process)."""
     return [invert(audio, *point) for point in grid]
@@ -184,13 +193,15 @@ def main() -> None:
         return out
 
     def trials(enrolments: dict[int, np.ndarray], tests: dict[int, list[list[np.ndarray]]]) -> Trials:
-        """Genuine and impostor scores; each test clip comes with one or more candidate
-        embeddings (the inversion attacker's grid), of which the attacker keeps the best."""
+        """Genuine and impostor scores. An enrolment is one embedding or several (rows: the
+        forward-grid attacker's); each test clip comes with one or more candidate embeddings
+        (the inversion attacker's grid). The attacker keeps the best pair."""
         found = Trials([], [])
         for s, t in itertools.product(raw, raw):
-            unit = enrolments[s] / np.linalg.norm(enrolments[s])
+            rows = np.atleast_2d(enrolments[s])
+            units = rows / np.linalg.norm(rows, axis=1, keepdims=True)
             for candidates in tests[t]:
-                score = max(float(np.dot(unit, e)) for e in candidates)
+                score = float(np.max(units @ np.array(candidates).T))
                 (found.genuine if s == t else found.impostor).append(score)
         return found
 
@@ -205,7 +216,19 @@ def main() -> None:
     )
     rows: list[tuple[str, list[float | None], float, float]] = [("none", [base_eer], base_acc, base_wer)]
     grid = list(itertools.product(GRID_FORMANT, GRID_PITCH, GRID_ALPHA))
-    attacks = ("ignorant", "lazy", "same", "inversion")
+    attacks = ("ignorant", "lazy", "same", "inversion", "forward grid")
+    forward_enrol: dict[int, np.ndarray] = {}
+    if not args.no_inversion:
+        # Her enrolment clips disguised at every grid point (the grid and the salt are public,
+        # so these do not depend on the draw): one enrolment per grid point.
+        print(f"disguise: forward grid, enrolments at {len(grid)} grid points...", flush=True)
+        jobs = [(raw[s][i], point) for s in raw for point in grid for i in range(half)]
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            rendered = list(pool.map(disguise_at, *zip(*jobs, strict=True), chunksize=8))
+        embedded = iter([embed(a) for a in rendered])
+        forward_enrol = {
+            s: np.array([np.mean([next(embedded) for _ in range(half)], axis=0) for _ in grid]) for s in raw
+        }
     for mode in ("disguise", "revoice"):
         # Each draw gives every speaker a fresh secret; trials are pooled over the draws.
         # Revoice has no secret: one draw measures it.
@@ -238,6 +261,8 @@ def main() -> None:
                 inverted = dict(zip(clips, done, strict=True))
             candidates = {s: [[embed(a) for a in inverted[id(o)]] for o in outputs[s]] for s in raw}
             pooled["inversion"].extend(trials(raw_enrol, candidates))
+            if mode == "disguise":
+                pooled["forward grid"].extend(trials(forward_enrol, protected))
         results = [
             eer(np.array(t.genuine), np.array(t.impostor)) if t.genuine else None for t in pooled.values()
         ]
@@ -251,13 +276,13 @@ def main() -> None:
     print(
         f"attacker on unprotected speech: EER {base_eer:.1%} -> run {'VALID' if valid else 'INVALID (> 5 %)'}"
     )
-    header = f"{'mode':10} {'ignorant':>9} {'lazy':>9} {'same par.':>10} {'inversion':>10}"
+    header = f"{'mode':10} {'ignorant':>9} {'lazy':>9} {'same par.':>10} {'inversion':>10} {'fwd grid':>9}"
     print(f"{header} {'accepted@1%FP':>14} {'WER':>7} {'CPU s/audio s':>14}")
     for mode, eers, accepted, wer in rows:
         cpu_ratio = cpu[mode] / produced[mode] if produced.get(mode) else float("nan")
-        cells = [f"{v:.1%}" if v is not None else "-" for v in eers] + ["-"] * (4 - len(eers))
+        cells = [f"{v:.1%}" if v is not None else "-" for v in eers] + ["-"] * (5 - len(eers))
         print(
-            f"{mode:10} {cells[0]:>9} {cells[1]:>9} {cells[2]:>10} {cells[3]:>10} "
+            f"{mode:10} {cells[0]:>9} {cells[1]:>9} {cells[2]:>10} {cells[3]:>10} {cells[4]:>9} "
             f"{accepted:>14.1%} {wer:>7.1%} {cpu_ratio:>14.3f}"
         )
     print(f"WER on the original voices: {base_wer:.1%} (revoice target: at most 5 points more)")
