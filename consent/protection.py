@@ -19,17 +19,23 @@ from podcast.errors import InvalidInputError
 from podcast.workspace import Workspace
 
 MODES = ("revoice", "disguise")
+# The disguise transform's version (publish.disguise). It is part of her protection digest,
+# hence of every fingerprint: when the transform changes, the audio she approved is no longer
+# what would be published, so her earlier decisions no longer match and she is asked again.
+DISGUISE_METHOD = 2
 BUNDLED_VOICE = "joe"
 
 # Figures measured on this machine kind against a speaker-verification attacker
-# (docs/privacy.md): what the CLI tells a participant who chooses disguise.
+# (docs/privacy.md): what the CLI tells a participant who chooses disguise, and the room at
+# review.
 DISGUISE_WARNING = (
-    "Disguise is REDUCED protection: it is her own voice, transformed. People who know her "
-    "well may still recognise her, and an attacker using this same software can link it back "
-    "to her (equal error rate measured here on voices of real people: 29-32 % for an "
-    "ignorant attacker, 5-9 % for one who tries to undo this public method, 1-2 % for one "
-    "who has her parameters; 50 % would mean no better than chance). Revoice (a synthetic "
-    "voice reads her words) removed her acoustic identity in every test."
+    "Disguise is REDUCED protection: it is her own voice, transformed, and it sounds more "
+    "machine-like. People who know her well may still recognise her, and an attacker with "
+    "recordings of her and this same software can link it back to her (equal error rate "
+    "measured here on voices of real people: 35-38 % for an attacker who only has her "
+    "undisguised voice, 8-9 % for one who also has this software, 3-4 % for one who has her "
+    "parameters; 50 % would mean no better than chance). Revoice (a synthetic voice reads her "
+    "words) removed her acoustic identity in every test."
 )
 
 # A spread of colours (semitones) for the synthetic voice, so each participant keeps a
@@ -127,5 +133,5 @@ def digest(ws: Workspace, participant_id: str) -> str:
     if protection.mode == "disguise":
         params = disguise_params(ws, participant_id)
         secret = json.dumps(params.__dict__, sort_keys=True).encode()
-        return "disguise:" + hashlib.sha256(secret).hexdigest()[:32]
+        return f"disguise-v{DISGUISE_METHOD}:" + hashlib.sha256(secret).hexdigest()[:32]
     return f"revoice:{protection.voice}:{protection.colour_st:+.1f}"

@@ -1,9 +1,18 @@
 """Disguise (reduced protection): her own speech with timbre and pitch changed together.
 
-Praat's "Change gender" (formants and pitch median moved by per-participant ratios) is
-followed by McAdams LPC pole warping (each complex pole angle phi -> phi ** alpha, 20 ms
-frames, 10 ms hop, order 20, overlap-add). Never pitch-only; the parameters are secret and
-drawn per participant (consent.protection). Deterministic for given parameters.
+Four steps at 24 kHz:
+1. her long-term average spectrum is replaced by a neutral speech tilt (`flatten_timbre`):
+   the lasting colour of her voice goes, the moving formants that carry the words stay;
+2. Praat's "Change gender" moves formants and pitch median by per-participant ratios;
+3. McAdams LPC pole warping (each complex pole angle phi -> phi ** alpha; 20 ms frames,
+   10 ms hop, order 20, overlap-add);
+4. in the same LPC resynthesis, her excitation (the LPC residual: the sound of her vocal
+   folds) is replaced by a pulse train that follows her new pitch, and noise where she is
+   unvoiced (`excitation`).
+Steps 2 and 3 are driven by her secret parameters and could be undone by an attacker who
+guesses them; steps 1 and 4 throw information away, so that undoing 2 and 3 no longer gives
+her voice back. Never pitch-only; the parameters are drawn per participant
+(consent.protection). Deterministic for given parameters.
 """
 
 from __future__ import annotations
@@ -11,12 +20,19 @@ from __future__ import annotations
 import numpy as np
 import parselmouth
 from parselmouth.praat import call, run
-from scipy.signal import lfilter, resample_poly
+from scipy.signal import istft, lfilter, resample_poly, stft
 
 from consent.protection import DisguiseParams
 
 LPC_ORDER = 20
 WORK_RATE_HZ = 24_000  # speech needs no more; halves the cost at 48 kHz
+FLATTEN_WINDOW_S = 0.032
+FLATTEN_QUEFRENCY_S = 0.000625
+FLATTEN_SEGMENT = 2048  # shorter input is left as it is
+TILT_DB_PER_OCTAVE = -4.2  # a neutral long-term speech spectrum above 300 Hz
+MAX_GAIN_DB = 15.0
+EMPTY_BAND_DB = 60.0  # a band this far below the loudest holds no speech
+VOICED_NOISE = 0.15  # noise under the pulses, relative to the unvoiced noise
 
 
 def praat_change_gender(
@@ -52,8 +68,64 @@ def _levinson(autocorr: np.ndarray) -> np.ndarray:
     return a
 
 
-def mcadams(samples: np.ndarray, rate_hz: int, alpha: float) -> np.ndarray:
-    """McAdams LPC pole warping of mono float samples.
+def flatten_timbre(samples: np.ndarray, rate_hz: int) -> np.ndarray:
+    """Replace the long-term average spectrum of the speech with a neutral tilt.
+
+    The average power spectrum of the frames within 20 dB of the loudest, smoothed by
+    cepstral liftering (quefrencies below 0.625 ms: a curve with no formant detail), is
+    equalised to TILT_DB_PER_OCTAVE above 300 Hz; gains are limited to +/- MAX_GAIN_DB, and
+    bands EMPTY_BAND_DB below the loudest are left alone. The overall level is left to the
+    caller."""
+    if len(samples) < FLATTEN_SEGMENT:
+        return samples.astype(np.float64)
+    nperseg = round(FLATTEN_WINDOW_S * rate_hz)
+    freqs, _, spectra = stft(samples.astype(np.float64), rate_hz, nperseg=nperseg)
+    power = np.abs(spectra) ** 2
+    energy = power.sum(axis=0)
+    loud = energy > 0.01 * energy.max()
+    log_average = np.log(power[:, loud].mean(axis=1) + 1e-12)
+    cepstrum = np.fft.irfft(log_average)
+    keep = max(1, round(FLATTEN_QUEFRENCY_S * rate_hz))
+    cepstrum[keep:-keep] = 0.0
+    smooth = np.fft.rfft(cepstrum).real[: len(log_average)]
+    octaves = np.log2(np.maximum(freqs, 300.0) / 300.0)
+    target = octaves * TILT_DB_PER_OCTAVE / (10 / np.log(10))  # dB to natural log of power
+    gain_db = (target - smooth) * (10 / np.log(10))
+    gain_db -= np.median(gain_db[(freqs >= 300) & (freqs <= 3400)])
+    gain_db = np.clip(gain_db, -MAX_GAIN_DB, MAX_GAIN_DB)
+    # Bands with no speech in them (beyond the recording's bandwidth: a 16 kHz file seen at
+    # 24 kHz) are left as they are, not lifted into noise.
+    empty = smooth < smooth.max() - EMPTY_BAND_DB / (10 / np.log(10))
+    gain = np.where(empty, 1.0, 10 ** (gain_db / 20))
+    _, flattened = istft(spectra * gain[:, None], rate_hz, nperseg=nperseg)
+    return np.pad(flattened, (0, max(0, len(samples) - len(flattened))))[: len(samples)]
+
+
+def excitation(samples: np.ndarray, rate_hz: int, seed: int) -> np.ndarray:
+    """A source to replace hers: one pulse per period of the speech's pitch (Praat's
+    autocorrelation tracker, 75-600 Hz) where it is voiced, a little noise under it, and
+    noise alone where it is not. Seeded, so deterministic."""
+    sound = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=rate_hz)
+    pitch = sound.to_pitch_ac(time_step=0.005, pitch_floor=75.0, pitch_ceiling=600.0)
+    times = np.asarray(pitch.xs())
+    hertz = np.nan_to_num(np.asarray(pitch.selected_array["frequency"], dtype=np.float64))
+    if len(times):
+        nearest = np.clip(np.rint((np.arange(len(samples)) / rate_hz - times[0]) / 0.005), 0, len(times) - 1)
+        f0 = hertz[nearest.astype(int)]
+    else:
+        f0 = np.zeros(len(samples))
+    voiced = f0 > 0
+    cycles = np.cumsum(f0 / rate_hz)
+    pulses = np.zeros(len(samples))
+    pulses[1:][np.diff(np.floor(cycles)) > 0] = 1.0
+    noise = np.random.default_rng(seed).standard_normal(len(samples)) * 0.1
+    return np.where(voiced, pulses + VOICED_NOISE * noise, noise)
+
+
+def mcadams(samples: np.ndarray, rate_hz: int, alpha: float, source: np.ndarray | None = None) -> np.ndarray:
+    """McAdams LPC pole warping of mono float samples; with `source`, each frame is
+    resynthesised from that signal (scaled to the frame's own residual energy) instead of
+    its LPC residual.
 
     Every frame's analysis (LPC, residual, poles, warped polynomial) is done for all frames
     at once; only the all-pole resynthesis runs frame by frame."""
@@ -74,6 +146,11 @@ def mcadams(samples: np.ndarray, rate_hz: int, alpha: float) -> np.ndarray:
     residual = frames.copy()
     for k in range(1, LPC_ORDER + 1):
         residual[:, k:] += a[:, k : k + 1] * frames[:, :-k]
+    if source is not None:
+        padded_source = np.concatenate([source.astype(np.float64), np.zeros(frame)])
+        replacement = padded_source[starts[:, None] + np.arange(frame)] * window
+        scale = np.sqrt((residual**2).sum(axis=1) / np.maximum((replacement**2).sum(axis=1), 1e-20))
+        residual = replacement * scale[:, None]
     companion = np.zeros((len(a), LPC_ORDER, LPC_ORDER))
     companion[:, 0, :] = -a[:, 1:]
     companion[:, np.arange(1, LPC_ORDER), np.arange(LPC_ORDER - 1)] = 1.0
@@ -103,8 +180,10 @@ def disguise(samples: np.ndarray, rate_hz: int, params: DisguiseParams) -> np.nd
         return np.zeros_like(samples)
     work = resample_poly(samples, WORK_RATE_HZ, rate_hz) if rate_hz != WORK_RATE_HZ else samples
     seed = int(params.salt[:8], 16)
-    shifted = praat_change_gender(work, WORK_RATE_HZ, params.formant_ratio, params.pitch_ratio, seed)
-    warped = mcadams(shifted, WORK_RATE_HZ, params.mcadams_alpha)
+    flat = flatten_timbre(work, WORK_RATE_HZ)
+    shifted = praat_change_gender(flat, WORK_RATE_HZ, params.formant_ratio, params.pitch_ratio, seed)
+    source = excitation(shifted, WORK_RATE_HZ, seed)
+    warped = mcadams(shifted, WORK_RATE_HZ, params.mcadams_alpha, source)
     if rate_hz != WORK_RATE_HZ:
         warped = resample_poly(warped, rate_hz, WORK_RATE_HZ)
     warped = np.pad(warped, (0, max(0, len(samples) - len(warped))))[: len(samples)]

@@ -8,7 +8,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consent import checkpoints, decisions, fingerprint, gate, participants, receipt, review, sensitive
+from consent import (
+    checkpoints,
+    decisions,
+    fingerprint,
+    gate,
+    participants,
+    protection,
+    receipt,
+    review,
+    sensitive,
+)
 from consent.ledger import Entry
 from consent.review import Answer, ExtractView, ReviewStopped
 from podcast.errors import InvalidInputError
@@ -245,6 +255,20 @@ def test_a_changed_extract_must_be_heard_again(ws: Workspace, sid: int) -> None:
     review.run(ws, sid, Scripted([Answer.YES, Answer.YES]), witness=fatou)
     assert decisions.status(ws, extract).cleared
     sensitive.add(ws, ["Paris"])
+    item = decisions.status(ws, extract)
+    assert not item.cleared and set(item.states.values()) == {"outdated"}
+
+
+def test_a_new_disguise_method_must_be_heard_again(
+    ws: Workspace, sid: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # She approved audio made by one version of the disguise transform; a toolkit upgrade that
+    # changes the transform changes what would be published, so her grant no longer applies.
+    protection.set_mode(ws, "Blessing", "disguise")
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    review.run(ws, sid, Scripted([Answer.YES, Answer.YES]), witness=participants.get(ws, "Fatou"))
+    assert decisions.status(ws, extract).cleared
+    monkeypatch.setattr(protection, "DISGUISE_METHOD", protection.DISGUISE_METHOD + 1)
     item = decisions.status(ws, extract)
     assert not item.cleared and set(item.states.values()) == {"outdated"}
 
