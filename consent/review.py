@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from consent import checkpoints, decisions, fingerprint
+from consent import checkpoints, decisions, fingerprint, participants, protection
 from consent.decisions import ExtractStatus
 from consent.participants import Participant
 from podcast.errors import InvalidInputError, PodcastError
@@ -41,6 +41,7 @@ class ExtractView:
     protected: bool
     fingerprint: str
     rendering: Path | None  # the protected audio the room hears, once rendered
+    disguised: tuple[str, ...] = ()  # pseudonyms of the speakers whose voice is only disguised
 
 
 class Prompter(Protocol):
@@ -65,6 +66,12 @@ def view_of(ws: Workspace, status: ExtractStatus) -> ExtractView:
     lines = tuple((u.speaker, u.text) for u in extracts.utterances_in(transcript, extract))
     content = fingerprint.content(ws, extract)
     path = ws.renderings_dir / f"{content.render_key}.wav"
+    speaker_ids = sorted({u.speaker_id for u in extracts.utterances_in(transcript, extract) if u.speaker_id})
+    disguised = tuple(
+        participants.get_by_id(ws, pid).pseudonym
+        for pid in speaker_ids
+        if protection.get(ws, pid).mode == "disguise"
+    )
     return ExtractView(
         extract.id,
         extract.title,
@@ -73,6 +80,7 @@ def view_of(ws: Workspace, status: ExtractStatus) -> ExtractView:
         status.protected,
         status.fingerprint,
         path if content.rendered else None,
+        disguised,
     )
 
 

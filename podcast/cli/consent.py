@@ -11,7 +11,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from consent import checkpoints, decisions, participants, receipt, review
+from consent import checkpoints, decisions, participants, protection, receipt, review
 from consent.decisions import ExtractStatus
 from consent.participants import Participant
 from consent.review import Answer, ExtractView, ReviewStopped
@@ -61,6 +61,9 @@ class RichPrompter:
         warning = (
             "" if view.protected else "\n\n[yellow]Voices are not protected yet: this is the original.[/]"
         )
+        if view.disguised:
+            names = ", ".join(escape(name) for name in view.disguised)
+            warning += f"\n\n[yellow]Disguised, not revoiced: {names}.[/] {protection.DISGUISE_WARNING}"
         self.out.print(
             Panel(
                 f"{lines}{warning}",

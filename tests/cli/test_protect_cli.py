@@ -18,8 +18,8 @@ def cli(model_store: ModelStore, tmp_path: Path) -> CliRunner:
     return CliRunner(env={"COLUMNS": "150", "PODCAST_DATA_DIR": str(data)})
 
 
-def run(cli: CliRunner, ws: Workspace, *args: str):  # type: ignore[no-untyped-def]
-    return cli.invoke(app, ["-q", "-w", str(ws.root), *args])
+def run(cli: CliRunner, ws: Workspace, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return cli.invoke(app, ["-q", "-w", str(ws.root), *args], input=input)
 
 
 def test_protect_render_and_review_protected_audio(cli: CliRunner, ws: Workspace, sid: int) -> None:
@@ -40,6 +40,12 @@ def test_protect_render_and_review_protected_audio(cli: CliRunner, ws: Workspace
     assert "Blessing: disguise" in rendered.output and "Amara: revoice" in rendered.output
     listed = run(cli, ws, "extract", "list")
     assert listed.output.count("yes") >= 2  # both protected
+    # At review, the room is told again whose voice is only disguised, with the figures.
+    review = run(cli, ws, "consent", "review", str(sid), "--no-play", "--extract", "1", input="l\nl\n")
+    assert review.exit_code == 0, review.output
+    flat = " ".join(review.output.split())
+    assert "Disguised, not revoiced: Blessing." in flat and "REDUCED protection" in flat
+    assert "Amara" not in flat.split("Disguised, not revoiced:")[1].split(".")[0]
     voices = run(cli, ws, "voices", "list")
     assert "joe" in voices.output and "bundled" in voices.output
 
