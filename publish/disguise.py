@@ -17,6 +17,8 @@ her voice back. Never pitch-only; the parameters are drawn per participant
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import parselmouth
 from parselmouth.praat import call, run
@@ -45,7 +47,11 @@ def praat_change_gender(
     median = float(median) if median == median and median > 0 else 0.0  # NaN when unvoiced
     run(f"random_initializeWithSeedUnsafelyButPredictably ({seed})")
     try:
-        changed = call(sound, "Change gender", 75, 600, formant_ratio, median * pitch_ratio, 1.0, 1.0)
+        with warnings.catch_warnings():
+            # With no voiced stretch (a silent or whispered channel) Praat only moves the
+            # formants, and says so: expected, not worth a warning in her render.
+            warnings.simplefilter("ignore", parselmouth.PraatWarning)
+            changed = call(sound, "Change gender", 75, 600, formant_ratio, median * pitch_ratio, 1.0, 1.0)
     finally:
         run("random_initializeSafelyAndUnpredictably ()")
     shifted = np.asarray(changed.values[0], dtype=np.float64)
@@ -82,6 +88,8 @@ def flatten_timbre(samples: np.ndarray, rate_hz: int) -> np.ndarray:
     freqs, _, spectra = stft(samples.astype(np.float64), rate_hz, nperseg=nperseg)
     power = np.abs(spectra) ** 2
     energy = power.sum(axis=0)
+    if not energy.max() > 0:
+        return samples.astype(np.float64)  # digital silence: no colour to take out
     loud = energy > 0.01 * energy.max()
     log_average = np.log(power[:, loud].mean(axis=1) + 1e-12)
     cepstrum = np.fft.irfft(log_average)

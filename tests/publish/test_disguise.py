@@ -11,8 +11,9 @@ import pytest
 from scipy.linalg import solve_toeplitz
 from scipy.signal import butter, resample_poly, sosfilt, stft
 
+from consent.protection import DisguiseParams
 from podcast import speech
-from publish.disguise import _levinson, excitation, flatten_timbre, mcadams
+from publish.disguise import _levinson, disguise, excitation, flatten_timbre, mcadams
 
 
 def test_batched_levinson_solves_each_frames_normal_equations() -> None:
@@ -123,3 +124,12 @@ def _band_energy(samples: np.ndarray, low: float, high: float) -> float:
     spectrum = np.abs(np.fft.rfft(samples)) ** 2
     freqs = np.fft.rfftfreq(len(samples), 1 / 24_000)
     return float(spectrum[(freqs >= low) & (freqs <= high)].sum())
+
+
+@pytest.mark.parametrize("level", [0.0, 1e-6])
+def test_disguise_of_silence_is_silence(level: float) -> None:
+    # A muted microphone over a whole extract: nothing to colour, no pitch, no crash.
+    samples = (np.random.default_rng(2).standard_normal(48_000) * level).astype(np.float32)
+    out = disguise(samples, 48_000, DisguiseParams(1.12, 0.85, 0.78, "5eed" * 8))
+    assert out.shape == samples.shape and np.all(np.isfinite(out))
+    assert np.max(np.abs(out)) <= max(10 * level, 0.0)
