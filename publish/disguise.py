@@ -35,6 +35,7 @@ TILT_DB_PER_OCTAVE = -4.2  # a neutral long-term speech spectrum above 300 Hz
 MAX_GAIN_DB = 15.0
 EMPTY_BAND_DB = 60.0  # a band this far below the loudest holds no speech
 VOICED_NOISE = 0.15  # noise under the pulses, relative to the unvoiced noise
+PITCH_STEP_S = 0.005  # the replacement excitation follows her pitch every 5 ms
 
 
 def praat_change_gender(
@@ -114,12 +115,12 @@ def excitation(samples: np.ndarray, rate_hz: int, seed: int) -> np.ndarray:
     autocorrelation tracker, 75-600 Hz) where it is voiced, a little noise under it, and
     noise alone where it is not. Seeded, so deterministic."""
     sound = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=rate_hz)
-    pitch = sound.to_pitch_ac(time_step=0.005, pitch_floor=75.0, pitch_ceiling=600.0)
+    pitch = sound.to_pitch_ac(time_step=PITCH_STEP_S, pitch_floor=75.0, pitch_ceiling=600.0)
     times = np.asarray(pitch.xs())
     hertz = np.nan_to_num(np.asarray(pitch.selected_array["frequency"], dtype=np.float64))
     if len(times):
-        nearest = np.clip(np.rint((np.arange(len(samples)) / rate_hz - times[0]) / 0.005), 0, len(times) - 1)
-        f0 = hertz[nearest.astype(int)]
+        frame = np.rint((np.arange(len(samples)) / rate_hz - times[0]) / PITCH_STEP_S)
+        f0 = hertz[np.clip(frame, 0, len(times) - 1).astype(int)]
     else:
         f0 = np.zeros(len(samples))
     voiced = f0 > 0
