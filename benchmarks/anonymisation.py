@@ -9,10 +9,10 @@ torch==2.13.0 resemblyzer`). Prints, per mode, the EER for four attackers:
 - same-parameters: enrols on her voice protected with her own (secret) parameters;
 - inversion: applies the inverse transform for every point of a parameter grid covering
   the method's public ranges, and keeps the best-matching one for each trial;
-- forward grid (disguise): enrols on her voice disguised with every point of the same grid,
-  and keeps the best-matching enrolment for each trial. Disguise throws information away
-  (her timbre and her excitation), so no inverse gives her voice back; this attacker does
-  not need one;
+- forward grid (disguise): enrols on her voice disguised with every point of the same grid
+  (and a fixed salt: the salt only seeds noise), and keeps the best-matching enrolment for
+  each trial. Disguise throws information away (her timbre and her excitation), so no
+  inverse gives her voice back; this attacker does not need one;
 then the share of true-speaker trials accepted at 1 % false positives (worst attacker), WER
 of the local transcriber on the output and on the original, and CPU seconds per audio
 second. Disguise trials are pooled over several independent draws of every speaker's secret
@@ -146,7 +146,9 @@ def main() -> None:
     parser.add_argument(
         "--draws", type=int, default=3, help="disguise: independent draws of every speaker's secret"
     )
-    parser.add_argument("--no-inversion", action="store_true", help="skip the slow inversion attack")
+    parser.add_argument(
+        "--no-inversion", action="store_true", help="skip the slow attacks: inversion and forward grid"
+    )
     args = parser.parse_args()
     from resemblyzer import VoiceEncoder, preprocess_wav
 

@@ -63,10 +63,11 @@ class ReviewResult:
 def view_of(ws: Workspace, status: ExtractStatus) -> ExtractView:
     extract = status.extract
     transcript = transcripts.load(ws, extract.session_id)
-    lines = tuple((u.speaker, u.text) for u in extracts.utterances_in(transcript, extract))
+    utterances = extracts.utterances_in(transcript, extract)
+    lines = tuple((u.speaker, u.text) for u in utterances)
     content = fingerprint.content(ws, extract)
     path = ws.renderings_dir / f"{content.render_key}.wav"
-    speaker_ids = sorted({u.speaker_id for u in extracts.utterances_in(transcript, extract) if u.speaker_id})
+    speaker_ids = sorted({u.speaker_id for u in utterances if u.speaker_id})
     disguised = tuple(
         participants.get_by_id(ws, pid).pseudonym
         for pid in speaker_ids
