@@ -2,41 +2,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from consent import checkpoints, fingerprint, gate, participants
 from consent.ledger import METHODS, Entry
 from consent.participants import Participant
-from podcast.errors import InvalidInputError
+from podcast.errors import InvalidInputError, PodcastError
 from podcast.workspace import Workspace
 from sessions import extracts, sessions
 from sessions.extracts import Extract
 
 
+class ExtractChanged(PodcastError):
+    """The extract changed between being heard and being decided on; nothing was recorded."""
+
+
 @dataclass(frozen=True)
 class ExtractStatus:
+    """One extract as this command sees it: its content, computed once, and the gate's answer."""
+
     extract: Extract
-    fingerprint: str
+    content: fingerprint.ExtractContent
     people: tuple[Participant, ...]  # whose consent it needs
-    states: dict[str, str]  # participant ID -> yes/no/later/withdrawn/missing/outdated
-    protected: bool
+    decision: gate.Decision
+
+    @property
+    def fingerprint(self) -> str:
+        return self.decision.fingerprint
+
+    @property
+    def states(self) -> Mapping[str, str]:
+        return self.decision.states
+
+    @property
+    def protected(self) -> bool:
+        return self.decision.protected
 
     @property
     def cleared(self) -> bool:
-        return bool(self.people) and all(s == gate.YES for s in self.states.values())
+        return self.decision.cleared
 
     @property
     def publishable(self) -> bool:
-        """Cleared by everyone and every voice in it protected."""
-        return self.cleared and self.protected
+        return self.decision.publishable
 
     @property
     def answers_missing(self) -> int:
-        return sum(1 for s in self.states.values() if s in (gate.MISSING, gate.LATER, gate.OUTDATED))
+        return self.decision.answers_missing
 
     @property
     def refused(self) -> bool:
-        return any(s in (gate.NO, gate.WITHDRAWN) for s in self.states.values())
+        return self.decision.refused
+
+    @property
+    def reason(self) -> str | None:
+        return self.decision.reason
 
 
 def people_for(ws: Workspace, extract: Extract, speakers: tuple[str, ...]) -> tuple[Participant, ...]:
@@ -48,23 +69,30 @@ def people_for(ws: Workspace, extract: Extract, speakers: tuple[str, ...]) -> tu
     return tuple(people)
 
 
-def status(ws: Workspace, extract: Extract, entries: list[Entry] | None = None) -> ExtractStatus:
+def status(ws: Workspace, extract: Extract, evidence: gate.Evidence | None = None) -> ExtractStatus:
+    """The gate's answer for one extract (the ledger is verified afresh unless *evidence* is given)."""
     content = fingerprint.content(ws, extract)
-    current = fingerprint.of_content(content, extract)
     people = people_for(ws, extract, content.speakers)
-    known = entries if entries is not None else checkpoints.ledger(ws).entries()
-    return ExtractStatus(
-        extract,
-        current,
-        people,
-        gate.states(known, extract.id, current, [p.id for p in people]),
+    snapshot = gate.Snapshot(
+        extract.id,
+        fingerprint.of_content(content, extract),
+        tuple(p.id for p in people),
         content.protected,
     )
+    found = evidence if evidence is not None else checkpoints.evidence(ws)
+    return ExtractStatus(extract, content, people, gate.decide(found, snapshot))
+
+
+def statuses(
+    ws: Workspace, items: Iterable[Extract], evidence: gate.Evidence | None = None
+) -> list[ExtractStatus]:
+    """The gate's answers for several extracts, on one reading of the ledger."""
+    found = evidence if evidence is not None else checkpoints.evidence(ws)
+    return [status(ws, e, found) for e in items]
 
 
 def session_status(ws: Workspace, session_id: int | None = None) -> list[ExtractStatus]:
-    entries = checkpoints.ledger(ws).entries()
-    return [status(ws, e, entries) for e in extracts.list_all(ws, session_id)]
+    return statuses(ws, extracts.list_all(ws, session_id))
 
 
 def check_method(method: str) -> str:
@@ -86,6 +114,20 @@ def resolve_witness(ws: Workspace, session_id: int, witness: str | None) -> Part
     return session.facilitator
 
 
+def check_language(ws: Workspace, language: str) -> str:
+    """A language the show speaks (podcast.toml's language and spoken_languages), nothing free-form."""
+    return participants.check_language(ws, language)
+
+
+def default_language(ws: Workspace, session_id: int | None = None) -> str:
+    """The language a question is put in when nobody says: the session's, else the show's."""
+    if session_id is not None:
+        spoken = sessions.get(ws, session_id).language
+        if spoken != "auto":
+            return spoken
+    return ws.settings().language.split("-")[0]
+
+
 def record(
     ws: Workspace,
     extract_id: int,
@@ -95,16 +137,27 @@ def record(
     witness: Participant,
     method: str,
     language: str,
+    heard: str | None = None,
 ) -> Entry:
-    """Record one decision on an extract, bound to its current fingerprint."""
+    """Record one decision on an extract, bound to its current fingerprint, and sign it.
+
+    *heard* is the fingerprint of what she heard (the review passes it): if the extract changed
+    since, nothing is written and ReviewChanged is raised.
+    """
     extract = extracts.get(ws, extract_id)
-    item = status(ws, extract)
+    item = status(ws, extract, gate.EMPTY)
     if person.id not in {p.id for p in item.people}:
         raise InvalidInputError(
             f"{person.pseudonym} is not part of session {extract.session_id}.",
             hint="Only the session's participants decide on its extracts.",
         )
-    return checkpoints.ledger(ws).append(
+    if heard is not None and heard != item.fingerprint:
+        raise ExtractChanged(
+            f"Extract {extract.id} changed since it was played.",
+            hint="Play it again so that everyone hears the current version.",
+        )
+    return checkpoints.record(
+        ws,
         event=event,
         participant=person.id,
         session=extract.session_id,
@@ -112,7 +165,7 @@ def record(
         fingerprint=item.fingerprint,
         witness=witness.id,
         method=check_method(method),
-        language=language,
+        language=check_language(ws, language),
     )
 
 
@@ -125,27 +178,30 @@ def withdraw(
     everything: bool = False,
     witness: Participant | None = None,
     method: str = "in_room",
-    language: str = "fr",
+    language: str | None = None,
 ) -> list[Entry]:
     """Withdraw her consent from one extract, a whole session, or everything she agreed to.
 
-    Only extracts where her latest decision is a grant are touched. Takes effect at the
-    next publish, which re-cuts the affected episodes.
+    Every extract where her latest decision is a grant, proven or not, is touched (a "no" needs
+    no proof, so withdrawing works even on a damaged ledger). Takes effect at the next
+    publish, which re-cuts the affected episodes.
     """
     if sum([extract_id is not None, session_id is not None, everything]) != 1:
         raise InvalidInputError("Say what to withdraw from.", hint="Use --extract ID, --session ID or --all.")
     targets = [extracts.get(ws, extract_id)] if extract_id is not None else extracts.list_all(ws, session_id)
-    ledger = checkpoints.ledger(ws)
-    entries = ledger.entries()
+    spoken = check_language(ws, language or default_language(ws, session_id))
+    found = checkpoints.evidence(ws)
+    # Every grant counts here, proven or not: withdrawing must never depend on proof.
+    every_grant = gate.Evidence(found.entries, frozenset(line for line, _ in found.entries))
     written = []
     for extract in targets:
-        states = gate.states(entries, extract.id, "", [person.id])
-        latest_is_grant = states[person.id] in (gate.YES, gate.OUTDATED)
-        if not latest_is_grant:
+        states = gate.states(every_grant, extract.id, "", [person.id])
+        if states[person.id] not in (gate.YES, gate.OUTDATED):
             continue
         current = fingerprint.fingerprint(ws, extract)
         written.append(
-            ledger.append(
+            checkpoints.record(
+                ws,
                 event="withdraw",
                 participant=person.id,
                 session=extract.session_id,
@@ -153,8 +209,7 @@ def withdraw(
                 fingerprint=current,
                 witness=(witness or person).id,
                 method=check_method(method),
-                language=language,
+                language=spoken,
             )
         )
-    checkpoints.sign(ws)
     return written

@@ -15,7 +15,8 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from podcast.errors import PodcastError
 
 GENESIS = "0" * 64
 EVENTS = ("grant", "refuse", "defer", "withdraw")
-METHODS = ("in_room", "phone", "paper")
+# Closed vocabularies: nothing free-form ever enters the ledger (it can never be edited).
+METHODS = ("in_room", "room", "phone", "paper")
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 class LedgerError(PodcastError):
@@ -128,12 +131,22 @@ class Ledger:
         witness: str,
         method: str,
         language: str,
+        seal: Callable[[int, str], object] | None = None,
     ) -> Entry:
-        """Append one decision and fsync it before returning (it is then acknowledged)."""
+        """Append one decision and fsync it before returning (it is then acknowledged).
+
+        *seal* is called with (entry count, head hash) while the ledger is still locked, so
+        a checkpoint signed there covers exactly this entry.
+        """
         if event not in EVENTS:
             raise LedgerError(f"Unknown consent event {event!r}.", hint="This is a bug; please report it.")
         if method not in METHODS:
             raise LedgerError(f"Unknown method {method!r}.", hint="Use one of: " + ", ".join(METHODS))
+        if not LANGUAGE_CODE.match(language):
+            raise LedgerError(f"{language!r} is not a language code.", hint="Use a code such as fr or en.")
+        for name, value in (("participant", participant), ("witness", witness), ("fingerprint", fingerprint)):
+            if not re.fullmatch(r"[0-9a-z-]{1,64}", value):
+                raise LedgerError(f"The {name} is not an opaque ID.", hint="This is a bug; please report it.")
         with self._locked() as fd:
             seq, last = self._tail(fd)
             fields: dict[str, object] = {
@@ -161,6 +174,8 @@ class Ledger:
                     f"The decision could not be saved: {exc.strerror or exc}.",
                     hint="Free disk space, then run 'podcast consent verify' and record it again.",
                 ) from None
+            if seal is not None:
+                seal(seq + 1, line_hash(line))
         return Entry(**fields)  # type: ignore[arg-type]
 
     def read_bytes(self) -> bytes:
@@ -208,7 +223,12 @@ class Ledger:
             keep = size - verdict.torn_bytes
             torn = os.pread(fd, verdict.torn_bytes, keep)
             aside = self.path.with_name(f"{self.path.name}.torn-{now_iso().replace(':', '')}")
-            aside.write_bytes(torn)
+            aside_fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(aside_fd, torn)
+                os.fsync(aside_fd)
+            finally:
+                os.close(aside_fd)
             os.ftruncate(fd, keep)
             os.fsync(fd)
         return verdict.torn_bytes

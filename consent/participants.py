@@ -22,10 +22,36 @@ class Participant:
     id: str
     pseudonym: str
     retired: bool
+    language: str | None = None  # the language she is asked in; None: the show's
 
 
 def _from_row(row: sqlite3.Row) -> Participant:
-    return Participant(row["id"], row["pseudonym"], row["retired_at"] is not None)
+    return Participant(row["id"], row["pseudonym"], row["retired_at"] is not None, row["language"])
+
+
+def check_language(ws: Workspace, language: str) -> str:
+    """One of the show's languages (podcast.toml's language and spoken_languages)."""
+    show = ws.settings()
+    allowed = tuple(dict.fromkeys((show.language.split("-")[0], *show.spoken_languages)))
+    if language not in allowed:
+        raise InvalidInputError(
+            f"{language!r} is not one of the show's languages.",
+            hint="Use one of: " + ", ".join(allowed) + ".",
+        )
+    return language
+
+
+def language_of(ws: Workspace, person: Participant) -> str:
+    """The language she is asked in: hers if set, else the show's."""
+    return person.language or ws.settings().language.split("-")[0]
+
+
+def set_language(ws: Workspace, pseudonym: str, language: str) -> Participant:
+    """Set the language she is asked in (Nigerian Pidgin speakers: en or fr, as they prefer)."""
+    person = get(ws, pseudonym)
+    code = check_language(ws, language)
+    ws.conn.execute("UPDATE participants SET language = ? WHERE id = ?", (code, person.id))
+    return Participant(person.id, person.pseudonym, person.retired, code)
 
 
 def _check_free(ws: Workspace, pseudonym: str) -> None:
@@ -88,7 +114,7 @@ def rename(ws: Workspace, old: str, new: str) -> Participant:
         if name.casefold() != participant.pseudonym.casefold():
             _check_free(ws, name)
         ws.conn.execute("UPDATE participants SET pseudonym = ? WHERE id = ?", (name, participant.id))
-    return Participant(participant.id, name, participant.retired)
+    return Participant(participant.id, name, participant.retired, participant.language)
 
 
 def retire(ws: Workspace, pseudonym: str) -> Participant:
@@ -98,4 +124,4 @@ def retire(ws: Workspace, pseudonym: str) -> Participant:
         "UPDATE participants SET retired_at = COALESCE(retired_at, ?) WHERE id = ?",
         (now_iso(), participant.id),
     )
-    return Participant(participant.id, participant.pseudonym, True)
+    return Participant(participant.id, participant.pseudonym, True, participant.language)

@@ -10,7 +10,7 @@ from consent import checkpoints, decisions, participants
 from podcast.clock import now_iso
 from podcast.errors import LedgerNotVerified
 from podcast.workspace import Workspace
-from sessions import sessions
+from sessions import extracts, sessions
 
 _LABELS = {
     "yes": "YES",
@@ -19,6 +19,7 @@ _LABELS = {
     "withdrawn": "WITHDRAWN",
     "missing": "no answer",
     "outdated": "must hear the new version",
+    "unconfirmed": "not confirmed: ask again",
 }
 
 
@@ -31,14 +32,15 @@ class Receipt:
 def build(ws: Workspace, session_id: int) -> Receipt:
     """A plain-text and a printable HTML receipt for one session."""
     session = sessions.get(ws, session_id)
-    verdict, checkpoint = checkpoints.verify(ws)
+    report = checkpoints.examine(ws)
+    verdict, checkpoint = report.verdict, report.last
     if verdict.status == "tampered":
         raise LedgerNotVerified(
             "The consent ledger does not verify; no receipt can be issued.",
             hint="Run 'podcast consent verify' to see why.",
         )
     names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
-    statuses = decisions.session_status(ws, session_id)
+    statuses = decisions.statuses(ws, extracts.list_all(ws, session_id), report.evidence)
     text = [f"CONSENT RECEIPT - session {session.id}: {session.title}", f"Issued {now_iso()}", ""]
     rows_html = []
     for item in statuses:

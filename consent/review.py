@@ -1,8 +1,8 @@
 """The group consent step: extract by extract, every participant says yes, no or not yet.
 
 Questions go through a `Prompter` (the CLI implements it with large, simple screens; tests
-pass scripted answers). Each answer is written to the ledger the moment it is given; a
-signed checkpoint closes the review, even if it stops half-way.
+pass scripted answers). Each answer is written to the ledger, with a signed checkpoint of
+its own, the moment it is given; a review stopped half-way keeps every answer given.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from consent import checkpoints, decisions, fingerprint, participants, protection
+from consent import checkpoints, decisions, participants, protection
 from consent.decisions import ExtractStatus
 from consent.participants import Participant
 from podcast.errors import InvalidInputError, PodcastError
@@ -65,7 +65,7 @@ def view_of(ws: Workspace, status: ExtractStatus) -> ExtractView:
     transcript = transcripts.load(ws, extract.session_id)
     utterances = extracts.utterances_in(transcript, extract)
     lines = tuple((u.speaker, u.text) for u in utterances)
-    content = fingerprint.content(ws, extract)
+    content = status.content
     path = ws.renderings_dir / f"{content.render_key}.wav"
     speaker_ids = sorted({u.speaker_id for u in utterances if u.speaker_id})
     disguised = tuple(
@@ -92,7 +92,7 @@ def run(
     *,
     witness: Participant,
     method: str = "in_room",
-    language: str = "fr",
+    language: str | None = None,
     extract_ids: list[int] | None = None,
 ) -> ReviewResult:
     """Review a session's extracts with the group. Only missing or outdated answers are asked."""
@@ -107,37 +107,87 @@ def run(
             hint=f'Define some first: podcast extract add {session_id} --find "..."',
         )
     decisions.check_method(method)
+    language = decisions.check_language(ws, language or decisions.default_language(ws, session_id))
     recorded = 0
-    ledger = checkpoints.ledger(ws)
-    try:
-        for number, item in enumerate(items, start=1):
-            view = view_of(ws, item)
-            prompter.show(view, number, len(items))
-            for person in item.people:
-                if item.states.get(person.id) == "yes":
-                    continue
-                answer = prompter.ask(person, view)
-                # Re-read the fingerprint: nothing may have changed while she listened.
-                current = fingerprint.fingerprint(ws, item.extract)
-                if current != item.fingerprint:
-                    raise ReviewStopped(
-                        f"Extract {item.extract.id} changed during the review.",
-                        hint="Run the review again so that everyone hears the current version.",
-                    )
-                ledger.append(
-                    event=answer.value,
-                    participant=person.id,
-                    session=session_id,
-                    extract=item.extract.id,
-                    fingerprint=current,
-                    witness=witness.id,
+    for number, item in enumerate(items, start=1):
+        view = view_of(ws, item)
+        prompter.show(view, number, len(items))
+        for person in item.people:
+            if item.states.get(person.id) == "yes":
+                continue
+            answer = prompter.ask(person, view)
+            try:
+                # Bound to what she heard: if the extract changed meanwhile, nothing is written.
+                decisions.record(
+                    ws,
+                    item.extract.id,
+                    person,
+                    answer.value,
+                    witness=witness,
                     method=method,
                     language=language,
+                    heard=view.fingerprint,
                 )
-                recorded += 1
-    finally:
-        checkpoint = checkpoints.sign(ws)
+            except decisions.ExtractChanged:
+                raise ReviewStopped(
+                    f"Extract {item.extract.id} changed during the review.",
+                    hint="Run the review again so that everyone hears the current version.",
+                ) from None
+            recorded += 1
     final = tuple(decisions.session_status(ws, session_id))
     if extract_ids is not None:
         final = tuple(s for s in final if s.extract.id in set(extract_ids))
-    return ReviewResult(session_id, final, recorded, checkpoint.count if checkpoint else 0)
+    pinned = checkpoints.anchor(ws)
+    return ReviewResult(session_id, final, recorded, pinned.count if pinned else 0)
+
+
+# -- the review room (podcast room): what the group may see, and whom to ask -----------------
+
+GROUP_CLEARED, GROUP_BLOCKED, GROUP_WAITING = "cleared", "blocked", "waiting"
+
+
+def group_state(status: ExtractStatus) -> str:
+    """What the whole group may see of an extract: cleared, blocked or waiting, never who.
+
+    A refusal shows as "blocked" only once nobody is left to answer, so the shared screen
+    never tells the room what the person who just answered said.
+    """
+    if status.cleared:
+        return GROUP_CLEARED
+    if status.answers_missing or not status.states:
+        return GROUP_WAITING
+    return GROUP_BLOCKED
+
+
+def round_of(status: ExtractStatus) -> tuple[Participant, ...]:
+    """Everyone whose consent the extract needs, in the session's order, asked every round.
+
+    Asking only those who have not said yes would show the room who has not: so in the room
+    everyone is asked each time (a new yes to the same version changes nothing).
+    """
+    return status.people
+
+
+def answer(
+    ws: Workspace,
+    extract_id: int,
+    person: Participant,
+    reply: Answer,
+    *,
+    heard: str,
+    witness: Participant,
+) -> None:
+    """Record her answer given in the room, in her language, bound to the version she heard.
+
+    Raises ExtractChanged (nothing written) if the extract changed since it was played.
+    """
+    decisions.record(
+        ws,
+        extract_id,
+        person,
+        reply.value,
+        witness=witness,
+        method="room",
+        language=participants.language_of(ws, person),
+        heard=heard,
+    )

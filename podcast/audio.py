@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,12 @@ def check_readable_file(path: Path) -> None:
         raise AudioError(f"{path.name} is a folder, not an audio file.", hint="Give the audio file itself.")
     if not path.exists():
         raise AudioError(f"{path} does not exist.", hint="Check the file name.")
+    if not stat.S_ISREG(path.stat().st_mode):
+        # Opening a pipe would wait for a writer for ever; a device never ends.
+        raise AudioError(
+            f"{path.name} is not a regular file (a pipe, a device or a socket).",
+            hint="Give the recording's file itself, copied from the recorder.",
+        )
     try:
         size = path.stat().st_size
         with path.open("rb"):

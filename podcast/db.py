@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from podcast.errors import WorkspaceError
+from podcast.errors import DiskFullError, WorkspaceError
 
 # Each entry migrates the schema from version N to N+1 (index N). Never edit a released
 # migration: append a new one.
@@ -159,6 +159,21 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (episode_id, extract_id)
     );
     """,
+    # 6: the consent ledger's anchor: the signing key's public half and the last signed
+    # checkpoint, pinned here so that removing keys/ or checkpoints.jsonl is detected.
+    """
+    CREATE TABLE consent_anchor (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        public_key  TEXT NOT NULL,
+        count       INTEGER NOT NULL,
+        head        TEXT NOT NULL,
+        signed_at   TEXT NOT NULL
+    );
+    """,
+    # 7: the language each participant is asked in (NULL: the show's language).
+    """
+    ALTER TABLE participants ADD COLUMN language TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -179,6 +194,11 @@ def connect(path: Path, *, one_thread: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        if "full" in str(exc):
+            raise DiskFullError(
+                f"Disk full: the state database {path.name} cannot be opened.",
+                hint=f"Free some space on the disk holding {path.parent}, then run it again.",
+            ) from None
         raise WorkspaceError(
             f"The state database {path.name} cannot be opened: {exc}.",
             hint="Restore state.db from a backup, or check the disk.",

@@ -41,3 +41,7 @@ class LedgerNotVerified(PodcastError):
 
 class ToolMissingError(PodcastError):
     """A system program or library (ffmpeg, espeak-ng, PortAudio) is not installed."""
+
+
+class DiskFullError(PodcastError):
+    """The disk filled up (or would): says how much the step needs; nothing is half-written."""

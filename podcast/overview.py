@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consent import decisions
+from consent import checkpoints, decisions
 from podcast.workspace import Workspace
-from sessions import sessions
+from sessions import extracts, sessions
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,13 @@ def overview(ws: Workspace) -> Overview:
     show = ws.settings()
     summaries = []
     blockers = []
-    statuses = decisions.session_status(ws)
+    found = checkpoints.evidence(ws)
+    statuses = decisions.statuses(ws, extracts.list_all(ws), found)
+    if not found.trusted:
+        blockers.append(
+            f"The consent ledger does not verify ({found.problems[0]}): nothing can be published. "
+            + found.hint
+        )
     for session in sessions.list_all(ws):
         recover = sum(1 for t in session.takes if t.state != "complete")
         own = [s for s in statuses if s.extract.session_id == session.id]
@@ -79,6 +85,8 @@ def overview(ws: Workspace) -> Overview:
             )
         for item in own:
             label = f"Extract {item.extract.id} (session {session.id})"
+            if item.decision.ledger_problems:
+                continue  # said once above
             if item.refused:
                 blockers.append(f"{label} is blocked: not everyone agreed.")
             elif not item.cleared:

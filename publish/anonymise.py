@@ -15,7 +15,7 @@ import soundfile as sf
 
 from consent import fingerprint, participants, protection, sensitive
 from podcast.errors import InvalidInputError, PodcastError
-from podcast.fsutil import atomic_write_text, temp_path_beside
+from podcast.fsutil import atomic_write_text, private_dir, temp_path_beside
 from podcast.models import ModelStore
 from podcast.workspace import Workspace
 from publish import redaction, revoice
@@ -44,9 +44,10 @@ class RenderedWord:
 
 @dataclass(frozen=True)
 class RenderedLine:
-    speaker: str  # pseudonym
+    speaker: str  # pseudonym, resolved when loaded (so a renamed participant shows her new name)
     mode: str
     words: tuple[RenderedWord, ...]
+    speaker_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,18 @@ def _sidecar(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-def _load_cached(extract: Extract, key: str, path: Path) -> Rendering:
+def _load_cached(ws: Workspace, extract: Extract, key: str, path: Path) -> Rendering:
     data = json.loads(_sidecar(path).read_text(encoding="utf-8"))
-    lines = tuple(
-        RenderedLine(item["speaker"], item["mode"], tuple(RenderedWord(*w) for w in item["words"]))
-        for item in data["lines"]
-    )
-    return Rendering(extract.id, key, path, sf.info(str(path)).duration, lines, True)
+    people = participants.list_all(ws, include_retired=True)
+    names = {p.id: p.pseudonym for p in people}
+    # Sidecars written before speaker IDs were kept name their speaker by pseudonym.
+    ids = {p.pseudonym: p.id for p in people}
+    lines = []
+    for item in data["lines"]:
+        speaker_id = item.get("speaker_id") or ids.get(item.get("speaker", ""), "")
+        words = tuple(RenderedWord(*w) for w in item["words"])
+        lines.append(RenderedLine(names.get(speaker_id, "unknown"), item["mode"], words, speaker_id))
+    return Rendering(extract.id, key, path, sf.info(str(path)).duration, tuple(lines), True)
 
 
 def _source(ws: Workspace, extract: Extract, speaker_id: str) -> np.ndarray:
@@ -101,16 +107,17 @@ def render(
     voices: VoiceStore,
     models: ModelStore | None,
     on_step: Callable[[str], None] | None = None,
+    content: fingerprint.ExtractContent | None = None,
 ) -> Rendering:
     """Render (or reuse) the protected audio of an extract.
 
     Raises InvalidInputError if a speaker is unknown or a revoiced transcript is not
     reviewed, RedactionLeak if a sensitive word stays recognisable (checked with *models*).
     """
-    content = fingerprint.content(ws, extract)
+    content = content or fingerprint.content(ws, extract)
     path = ws.renderings_dir / f"{content.render_key}.wav"
     if path.exists() and _sidecar(path).exists():
-        return _load_cached(extract, content.render_key, path)
+        return _load_cached(ws, extract, content.render_key, path)
     if any(speaker == "unknown" for speaker, _ in content.lines):
         raise InvalidInputError(
             f"Extract {extract.id} has words whose speaker is unknown, so their protection is unknown.",
@@ -172,7 +179,7 @@ def render(
             out[first:last] += piece
             cursor = max(cursor, last / RATE_HZ)
             words = _keep_times(timed, spans, shown)
-        lines.append(RenderedLine(names.get(speaker, "unknown"), choice.mode, tuple(words)))
+        lines.append(RenderedLine(names.get(speaker, "unknown"), choice.mode, tuple(words), speaker))
     end = max(cursor, total / RATE_HZ)
     audio = out[: int(end * RATE_HZ)]
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
@@ -181,7 +188,7 @@ def render(
     if content.sensitive_words and models is not None:
         step("checking that no sensitive word is still audible")
         _check_no_leak(audio, content.sensitive_words, models, ws.settings().spoken_languages, extract)
-    ws.renderings_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(ws.renderings_dir)
     partial = temp_path_beside(path, ".wav")
     try:
         sf.write(str(partial), audio, RATE_HZ, subtype="PCM_16", format="WAV")
@@ -191,7 +198,7 @@ def render(
                 {
                     "lines": [
                         {
-                            "speaker": line.speaker,
+                            "speaker_id": line.speaker_id,
                             "mode": line.mode,
                             "words": [[w.start_s, w.end_s, w.text] for w in line.words],
                         }

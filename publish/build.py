@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from consent import checkpoints, decisions, sensitive
+from consent import checkpoints, decisions, gate, sensitive
 from consent.decisions import ExtractStatus
 from podcast import ffmpeg
 from podcast.errors import PodcastError
-from podcast.fsutil import atomic_write_text
+from podcast.fsutil import atomic_write_bytes, atomic_write_text, private_dir
+from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
 from publish import anonymise, loudness, redaction, tags
 from publish.anonymise import RATE_HZ
@@ -58,24 +59,25 @@ class BuiltEpisode:
 
 
 def blockers(items: list[ExtractStatus]) -> list[str]:
-    """Why each extract may not be published (never naming who refused)."""
-    reasons = []
-    for item in items:
-        label = f"Extract {item.extract.id} ({item.extract.title})"
-        if item.refused:
-            reasons.append(f"{label}: not everyone agreed.")
-        elif not item.cleared:
-            reasons.append(f"{label}: {item.answers_missing} answer(s) missing.")
-        elif not item.protected:
-            reasons.append(f"{label}: its voices are not protected yet (podcast anonymise).")
-    return reasons
+    """Why each extract may not be published, as the gate says (never naming who refused)."""
+    return [
+        f"Extract {item.extract.id} ({item.extract.title}): {item.reason}."
+        for item in items
+        if item.reason is not None
+    ]
 
 
-def check_gate(ws: Workspace, episode: Episode) -> list[ExtractStatus]:
-    """The episode's extracts, if every one may be published; else GateRefused listing why."""
-    entries = checkpoints.ledger(ws).entries()
-    items = [decisions.status(ws, e, entries) for e in episode.extracts]
+def check_gate(ws: Workspace, episode: Episode, evidence: gate.Evidence | None = None) -> list[ExtractStatus]:
+    """The episode's extracts, if the gate clears every one; else GateRefused listing why."""
+    found = evidence if evidence is not None else checkpoints.evidence(ws)
+    items = decisions.statuses(ws, episode.extracts, found)
     reasons = blockers(items)
+    if not found.trusted:
+        raise GateRefused(
+            f"Episode {episode.id} cannot be built: the consent ledger does not verify "
+            f"({found.problems[0]}).",
+            hint=found.hint,
+        )
     if reasons or not items:
         raise GateRefused(
             f"Episode {episode.id} cannot be built: " + (" ".join(reasons) or "it has no extract."),
@@ -109,19 +111,25 @@ def build(
     bitrate_kbps: int = 96,
     artwork: tuple[bytes, str] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    show: ShowSettings | None = None,
 ) -> BuiltEpisode:
     """Build the episode from these (cleared and protected) extracts into *out_dir*.
 
     File names derive from content hashes, so a re-cut never reuses a URL.
     """
-    show = ws.settings()
+    show = show or ws.settings()
     pieces: list[np.ndarray] = []
     chapters: list[ChapterInfo] = []
     phrases: list[Phrase] = []
     position = 0.0
     total_steps = len(items) + 2
     for index, item in enumerate(items):
-        rendering = anonymise.render(ws, item.extract, voices=voices, models=None)
+        if not item.publishable:
+            raise GateRefused(
+                f"Extract {item.extract.id} may not be published: {item.reason}.",
+                hint="This is a bug; please report it.",
+            )
+        rendering = anonymise.render(ws, item.extract, voices=voices, models=None, content=item.content)
         audio, rate = sf.read(str(rendering.path), dtype="float32")
         assert rate == RATE_HZ
         if pieces:
@@ -150,7 +158,7 @@ def build(
             on_progress(index + 1, total_steps)
     joined = np.concatenate(pieces) if pieces else np.zeros(RATE_HZ, dtype=np.float32)
     joined = loudness.normalise(joined, RATE_HZ)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     short = episode.guid.split("-")[0]
     with tempfile.TemporaryDirectory(dir=ws.tmp_dir) as tmp:
         mp3 = Path(tmp) / "episode.mp3"
@@ -188,7 +196,7 @@ def build(
         data = mp3.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         audio_path = out_dir / f"ep-{short}-{digest[:16]}.mp3"
-        audio_path.write_bytes(data)
+        atomic_write_bytes(audio_path, data)
     duration = len(joined) / RATE_HZ
     files = {}
     for kind, text in (("vtt", to_vtt(phrases)), ("srt", to_srt(phrases)), ("json", to_json(phrases))):

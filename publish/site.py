@@ -1,39 +1,46 @@
 """Publishing: a static folder any web server can serve (feed, audio, transcripts,
 chapters, artwork, index.html), rebuilt from cleared extracts only, re-cut after
-withdrawals, and audited before it is put in place."""
+withdrawals, and audited before it is put in place.
+
+Publishing can never destroy: the target must be the workspace's publish/ folder or a
+folder outside the workspace that is empty or was made by `podcast publish` (it holds the
+marker file); one publish at a time per workspace; the folder is built aside and swapped
+in only after its audit passes.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
-import json
 import logging
+import os
 import shutil
-from collections.abc import Callable
+import stat
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import feedparser
-
-from consent import checkpoints, decisions, sensitive
-from podcast import ffmpeg
+from consent import checkpoints, decisions, gate, participants
+from consent.decisions import ExtractStatus
 from podcast.clock import now_iso
 from podcast.errors import InvalidInputError, PodcastError
-from podcast.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
+from podcast.fsutil import atomic_write_bytes, atomic_write_text, disk_space, sha256_file
+from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
-from publish import artwork, build, episodes, feed, tags
+from publish import artwork, audit, build, episodes, feed
+from publish import state as publish_state
+from publish.state import PublishedEpisode, PublishState
 from publish.voices import VoiceStore
-from sessions.extracts import normalise
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "publish-state.json"
 COVER = "cover.png"
-
-
-class AuditFailed(PodcastError):
-    """The published folder breaks a promise; nothing was put in place."""
+MARKER = publish_state.MARKER
+_MARKER_TEXT = "Made by podcast publish. This folder is replaced whole at every publish.\n"
+AuditFailed = audit.AuditFailed
 
 
 @dataclass(frozen=True)
@@ -43,19 +50,11 @@ class PublishResult:
     published: tuple[str, ...]  # episode titles in the feed
     changes: tuple[str, ...]
     problems: tuple[str, ...]
+    ledger_problem: str | None = None  # when the ledger does not verify, nothing was cleared
 
 
-def _state_path(ws: Workspace) -> Path:
-    return ws.root / STATE_FILE
-
-
-def _load_state(ws: Workspace) -> dict[str, dict[str, Any]]:
-    path = _state_path(ws)
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-
-
-def _base(url: str | None, ws: Workspace) -> str:
-    base = url or ws.settings().base_url
+def _base(url: str | None, show: ShowSettings) -> str:
+    base = url or show.base_url
     if not base:
         raise InvalidInputError(
             "No public address for the podcast.",
@@ -64,6 +63,39 @@ def _base(url: str | None, ws: Workspace) -> str:
     if not base.startswith(("https://", "http://")):
         raise InvalidInputError(f"{base!r} is not a web address.", hint="Use https://example.org/podcast/")
     return base if base.endswith("/") else base + "/"
+
+
+def check_target(ws: Workspace, out_dir: Path | None) -> Path:
+    """The folder to publish into, or InvalidInputError if writing there could destroy anything."""
+    if out_dir is None:
+        return ws.publish_dir
+    raw = Path(out_dir).expanduser()
+    target = raw.resolve()
+    hint = "Publish into the workspace's publish/ folder (the default) or an empty folder outside it."
+    if raw.is_symlink():
+        raise InvalidInputError(f"{raw} is a symbolic link, not a plain folder.", hint=hint)
+    if target == ws.publish_dir:
+        return target
+    if target == ws.root or ws.root in target.parents:
+        raise InvalidInputError(
+            f"{target} is inside the workspace: publishing there would replace it.", hint=hint
+        )
+    if target in ws.root.parents:
+        raise InvalidInputError(
+            f"{target} contains the workspace: publishing there would replace it.", hint=hint
+        )
+    try:
+        info = os.lstat(raw)
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISDIR(info.st_mode):
+        raise InvalidInputError(f"{raw} is not a plain folder.", hint=hint)
+    if any(target.iterdir()) and not (target / MARKER).is_file():
+        raise InvalidInputError(
+            f"{target} is not empty and was not made by 'podcast publish': its files would be lost.",
+            hint=hint,
+        )
+    return target
 
 
 def _index_html(title: str, description: str, items: list[tuple[str, str, str, str]]) -> str:
@@ -85,6 +117,49 @@ def _index_html(title: str, description: str, items: list[tuple[str, str, str, s
     )
 
 
+def _build_key(
+    show: ShowSettings,
+    episode: episodes.Episode,
+    cleared: list[ExtractStatus],
+    names: Mapping[str, str],
+    bitrate_kbps: int,
+    cover: bytes,
+) -> str:
+    """Everything an episode's files depend on: equal key, the previous files can be reused.
+    Pseudonyms are in it, so a renamed participant's transcripts are rebuilt."""
+    parts = [
+        show.title,
+        show.author,
+        show.language,
+        episode.title,
+        str(episode.number),
+        str(bitrate_kbps),
+        hashlib.sha256(cover).hexdigest(),
+        *(f"{s.extract.id}:{s.fingerprint}:{s.extract.title}" for s in cleared),
+        *(f"{pid}={names.get(pid, '')}" for s in cleared for pid in s.content.speakers),
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def _reusable(before: PublishedEpisode | None, key: str, target: Path, previous: PublishState) -> bool:
+    if before is None or before.build_key != key:
+        return False
+    return all(
+        (target / name).is_file() and previous.files.get(name) == sha256_file(target / name)
+        for name in before.files
+    )
+
+
+def evaluate(ws: Workspace, evidence: gate.Evidence) -> dict[int, ExtractStatus]:
+    """The gate's answer for every extract of every episode: each extract's content once."""
+    found: dict[int, ExtractStatus] = {}
+    for episode in episodes.list_all(ws):
+        for extract in episode.extracts:
+            if extract.id not in found:
+                found[extract.id] = decisions.status(ws, extract, evidence)
+    return found
+
+
 def publish(
     ws: Workspace,
     *,
@@ -94,45 +169,96 @@ def publish(
     bitrate_kbps: int = 96,
     on_step: Callable[[str], None] | None = None,
 ) -> PublishResult:
-    """Write the published folder from cleared, protected extracts only, then audit it."""
-    step = on_step or (lambda _m: None)
+    """Write the published folder from cleared, protected extracts only, then audit it.
+
+    Raises InvalidInputError for a target that could destroy data, WorkspaceError if another
+    publish runs, AuditFailed (nothing changed) if the result breaks a promise.
+    """
+    with ws.exclusive("publish", "podcast publish"):
+        return _publish(ws, voices, base_url, out_dir, bitrate_kbps, on_step or (lambda _m: None))
+
+
+def _publish(
+    ws: Workspace,
+    voices: VoiceStore,
+    base_url: str | None,
+    out_dir: Path | None,
+    bitrate_kbps: int,
+    step: Callable[[str], None],
+) -> PublishResult:
     show = ws.settings()
-    base = _base(base_url, ws)
-    target = (out_dir or ws.publish_dir).resolve()
-    staging = target.with_name(f".{target.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    previous = _load_state(ws)
-    state: dict[str, dict[str, Any]] = {}
-    changes: list[str] = []
-    listed: list[tuple[str, str, str, str]] = []
-    items: list[feed.FeedItem] = []
-    cover = artwork.prepare(ws.absolute(show.artwork) if show.artwork else None, show.title)
-    atomic_write_bytes(staging / COVER, cover)
-    entries = checkpoints.ledger(ws).entries()
+    base = _base(base_url, show)
+    target = check_target(ws, out_dir)
     try:
-        for episode in episodes.list_all(ws):
-            statuses = [decisions.status(ws, e, entries) for e in episode.extracts]
-            cleared = [s for s in statuses if s.publishable]
-            before = previous.get(episode.guid)
+        previous = publish_state.load(ws)
+    except PodcastError:
+        previous = PublishState()  # unreadable: everything is rebuilt
+    evidence = checkpoints.evidence(ws)
+    statuses = evaluate(ws, evidence)
+    names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
+    cover = artwork.prepare(ws.absolute(show.artwork) if show.artwork else None, show.title)
+    # The new folder is built beside the old one: MP3s (twice, while encoding), texts, cover.
+    seconds = sum(s.extract.duration_s for s in statuses.values() if s.publishable)
+    needed = int(seconds * bitrate_kbps * 125 * 2) + 8_000_000
+    with disk_space(target.parent, needed, "publishing"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.staging-"))
+        return _write(
+            ws,
+            show,
+            voices,
+            base,
+            target,
+            staging,
+            previous,
+            evidence,
+            statuses,
+            names,
+            cover,
+            bitrate_kbps,
+            step,
+        )
+
+
+def _write(
+    ws: Workspace,
+    show: ShowSettings,
+    voices: VoiceStore,
+    base: str,
+    target: Path,
+    staging: Path,
+    previous: PublishState,
+    evidence: gate.Evidence,
+    statuses: dict[int, ExtractStatus],
+    names: Mapping[str, str],
+    cover: bytes,
+    bitrate_kbps: int,
+    step: Callable[[str], None],
+) -> PublishResult:
+    """Build the new folder in *staging*, audit it, swap it in (staging removed on any failure)."""
+    try:
+        published: dict[str, PublishedEpisode] = {}
+        changes: list[str] = []
+        listed: list[tuple[str, str, str, str]] = []
+        items: list[feed.FeedItem] = []
+        atomic_write_bytes(staging / COVER, cover)
+        every = episodes.list_all(ws)
+        for episode in every:
+            cleared = [statuses[e.id] for e in episode.extracts if statuses[e.id].publishable]
+            before = previous.episodes.get(episode.guid)
             if not cleared:
                 if before:
                     changes.append(
                         f"Episode '{episode.title}' was removed from the feed: no extract is cleared."
                     )
                 continue
-            key = [[s.extract.id, s.fingerprint] for s in cleared]
-            step(f"Building episode {episode.id}: {episode.title}")
-            reused = (
-                before is not None
-                and before.get("extracts") == key
-                and (target / str(before["audio"])).exists()
-            )
-            if reused and before is not None:
-                for name in before["files"]:
-                    shutil.copy2(target / str(name), staging / str(name))
-                built_info = before
+            key = _build_key(show, episode, cleared, names, bitrate_kbps, cover)
+            if before is not None and _reusable(before, key, target, previous):
+                for name in before.files:
+                    shutil.copy2(target / name, staging / name)
+                entry = before
             else:
+                step(f"Building episode {episode.id}: {episode.title}")
                 built = build.build(
                     ws,
                     episode,
@@ -141,35 +267,35 @@ def publish(
                     voices=voices,
                     bitrate_kbps=bitrate_kbps,
                     artwork=(cover, "image/png"),
+                    show=show,
                 )
-                built_info = {
-                    "audio": built.audio.name,
-                    "bytes": built.audio_bytes,
-                    "duration_s": built.duration_s,
-                    "files": [built.audio.name, *(p.name for p in built.files.values())],
-                    "vtt": built.files["vtt"].name,
-                    "srt": built.files["srt"].name,
-                    "json": built.files["json"].name,
-                    "sha256": built.audio_sha256,
-                    "loudness": [built.loudness_lufs, built.true_peak_dbtp],
-                    "chapters": built.files["chapters"].name,
-                }
+                entry = PublishedEpisode(
+                    episode.guid,
+                    episode.id,
+                    before.published if before else now_iso(),
+                    key,
+                    tuple((s.extract.id, s.fingerprint) for s in cleared),
+                    built.audio.name,
+                    built.audio_bytes,
+                    built.duration_s,
+                    built.loudness_lufs,
+                    built.true_peak_dbtp,
+                    built.files["vtt"].name,
+                    built.files["srt"].name,
+                    built.files["json"].name,
+                    built.files["chapters"].name,
+                )
                 if before is None:
                     changes.append(f"New episode '{episode.title}'.")
-                else:
-                    dropped = len(before["extracts"]) - len(key)
+                elif before.audio != entry.audio:
+                    dropped = len(before.extracts) - len(entry.extracts)
                     detail = f" ({dropped} extract(s) fewer)" if dropped > 0 else ""
                     changes.append(
                         f"Episode '{episode.title}' was re-cut{detail}: new audio file, same guid."
                     )
-            published_at = str(before["published"]) if before else now_iso()
-            state[episode.guid] = {
-                **built_info,
-                "extracts": key,
-                "published": published_at,
-                "episode": episode.id,
-            }
-            url = base + str(built_info["audio"])
+                else:
+                    changes.append(f"Episode '{episode.title}': transcripts or chapters rebuilt.")
+            published[episode.guid] = entry
             items.append(
                 feed.FeedItem(
                     episode.guid,
@@ -177,21 +303,19 @@ def publish(
                     episode.description,
                     episode.number,
                     episode.season,
-                    datetime.fromisoformat(published_at.replace("Z", "+00:00")),
-                    url,
-                    int(built_info["bytes"]),
-                    float(built_info["duration_s"]),
-                    base + str(built_info["vtt"]),
-                    base + str(built_info["srt"]),
-                    base + str(built_info["json"]),
-                    base + str(built_info["chapters"]),
+                    datetime.fromisoformat(entry.published.replace("Z", "+00:00")),
+                    base + entry.audio,
+                    entry.audio_bytes,
+                    entry.duration_s,
+                    base + entry.vtt,
+                    base + entry.srt,
+                    base + entry.json,
+                    base + entry.chapters,
                 )
             )
-            listed.append(
-                (episode.title, episode.description, str(built_info["audio"]), str(built_info["vtt"]))
-            )
-        remaining = {e.guid for e in episodes.list_all(ws)}
-        deleted = [guid for guid in previous if guid not in state and guid not in remaining]
+            listed.append((episode.title, episode.description, entry.audio, entry.vtt))
+        remaining = {e.guid for e in every}
+        deleted = [guid for guid in previous.episodes if guid not in published and guid not in remaining]
         if deleted:
             changes.append(f"{len(deleted)} deleted episode(s) left the feed.")
         feed_url = base + "feed.xml"
@@ -200,98 +324,54 @@ def publish(
             feed.feed_xml(show, feed_url=feed_url, site_url=base, image_url=base + COVER, items=items),
         )
         atomic_write_text(staging / "index.html", _index_html(show.title, show.description, listed))
+        atomic_write_text(staging / MARKER, _MARKER_TEXT)
+        files = {
+            p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file() and p.name != MARKER
+        }
+        new_state = PublishState(published, files)
         step("Checking the folder before putting it in place")
-        problems = audit(ws, staging, state)
+        problems = audit.audit(ws, staging, new_state, statuses)
         if problems:
             raise AuditFailed(
                 "The published folder failed its check: " + "; ".join(problems),
                 hint="Nothing was changed in the published folder. Fix the cause and publish again.",
             )
-        # Readable by the web server's user; written privately until now.
-        staging.chmod(0o755)
-        for path in staging.rglob("*"):
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-        atomic_write_text(_state_path(ws), json.dumps(state, indent=2, sort_keys=True))
+        _swap(staging, target)
+        publish_state.save(ws, new_state)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return PublishResult(target, feed_url, tuple(i.title for i in items), tuple(changes), ())
+    return PublishResult(
+        target,
+        feed_url,
+        tuple(i.title for i in items),
+        tuple(changes),
+        (),
+        None if evidence.trusted else evidence.problems[0],
+    )
 
 
-def audit(ws: Workspace, folder: Path, state: dict[str, dict[str, Any]] | None = None) -> list[str]:
-    """Everything wrong with a published folder (empty when it keeps every promise)."""
-    problems: list[str] = []
-    state = state if state is not None else _load_state(ws)
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    # 1. Only cleared, protected content, exactly as consented.
-    entries = checkpoints.ledger(ws).entries()
-    statuses = {
-        s.extract.id: s
-        for s in (decisions.status(ws, e, entries) for ep in episodes.list_all(ws) for e in ep.extracts)
-    }
-    for info in state.values():
-        for extract_id, fp in info["extracts"]:
-            status = statuses.get(int(extract_id))
-            if status is None or not status.publishable or status.fingerprint != fp:
-                problems.append(f"extract {extract_id} is published but not cleared for this version")
-    expected = {str(name) for info in state.values() for name in info["files"]} | {
-        "feed.xml",
-        "index.html",
-        COVER,
-    }
-    for path in files:
-        if path.name not in expected:
-            problems.append(f"unexpected file {path.name}")
-        if path.suffix.lower() in (".wav", ".flac", ".ogg", ".m4a"):
-            problems.append(f"raw or unencoded audio {path.name}")
-    # 2. No raw take or rendering, byte for byte.
-    raw = [*ws.takes_dir.rglob("take-*"), *ws.renderings_dir.glob("*.wav")]
-    private = {sha256_file(p) for p in raw if p.is_file()}
-    hashes = {path: sha256_file(path) for path in files}
-    for path in files:
-        if hashes[path] in private:
-            problems.append(f"{path.name} is a raw take or rendering")
-    # Loudness measured by ffmpeg's R128 meter when this exact file was built.
-    measured = {str(i["sha256"]): tuple(i["loudness"]) for i in state.values() if "sha256" in i}
-    # 3. No sensitive word, workspace path or take name in any text or tag.
-    phrases = [normalise(p.phrase) for p in sensitive.list_for(ws)]
-    for path in files:
-        data = path.read_bytes()
-        if str(ws.root).encode() in data or b"take-0" in data or b"session-0" in data:
-            problems.append(f"{path.name} names a workspace path or a raw take")
-        if path.suffix in (".xml", ".html", ".vtt", ".srt", ".json"):
-            text = f" {normalise(data.decode('utf-8', 'replace'))} "
-            for phrase in phrases:
-                if phrase and f" {phrase} " in text:
-                    problems.append(f"{path.name} contains a sensitive word (check titles and descriptions)")
-    # 4. Audio: allowed tags only, loudness and true peak in range.
-    for path in files:
-        if path.suffix == ".mp3":
-            extra = sorted(set(tags.read_frames(path)) - set(tags.ALLOWED_FRAMES))
-            if extra:
-                problems.append(f"{path.name} carries tags {', '.join(extra)}")
-            known = measured.get(hashes[path])
-            loudness, peak = known if known else ffmpeg.measure_loudness(path)
-            if abs(loudness - ffmpeg.LOUDNESS_TARGET_LUFS) > 1.0 or peak > -1.0:
-                problems.append(f"{path.name} is at {loudness} LUFS / {peak} dBTP")
-    # 5. The feed parses and its enclosures are exact.
-    feed_path = folder / "feed.xml"
-    if not feed_path.exists():
-        problems.append("feed.xml is missing")
-    else:
-        parsed = feedparser.parse(feed_path.read_bytes())
-        if parsed.bozo:
-            problems.append(f"feed.xml does not parse: {parsed.bozo_exception}")
-        for entry in parsed.entries:
-            for enclosure in entry.get("enclosures", []):
-                name = enclosure.get("href", "").rsplit("/", 1)[-1]
-                local = folder / name
-                if not local.exists() or str(local.stat().st_size) != str(enclosure.get("length")):
-                    problems.append(f"enclosure {name} is missing or its length is wrong")
+def _swap(staging: Path, target: Path) -> None:
+    """Put the audited folder in place of the old one (readable by a web server from now on)."""
+    staging.chmod(0o755)
+    for path in staging.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    with contextlib.suppress(OSError):
+        shutil.rmtree(old)
+
+
+def check(ws: Workspace, out_dir: Path | None = None) -> list[str]:
+    """Audit the published folder again: every promise, and every byte against the recorded state."""
+    folder = (out_dir or ws.publish_dir).resolve()
+    if not folder.is_dir():
+        return [f"{folder} does not exist: run 'podcast publish'"]
+    state = publish_state.load(ws)
+    evidence = checkpoints.evidence(ws)
+    problems = audit.audit(ws, folder, state, evaluate(ws, evidence))
+    if not evidence.trusted:
+        problems.insert(0, f"the consent ledger does not verify ({evidence.problems[0]})")
     return problems

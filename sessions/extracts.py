@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from podcast.clock import now_iso
 from podcast.errors import InvalidInputError, NotFoundError
-from podcast.text import check_title
+from podcast.text import check_title, skeleton
 from podcast.workspace import Workspace
 from sessions import sessions, transcripts
 from sessions.transcripts import Transcript, Utterance
@@ -58,9 +58,9 @@ def parse_clock(text: str) -> float:
 
 
 def normalise(text: str) -> str:
-    """Case-, accent- and punctuation-insensitive form of a word or phrase."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Case-, accent-, punctuation- and look-alike-insensitive form of a word or phrase
+    (the Unicode skeleton: one matcher for extracts, redaction and the publish audit)."""
+    bare = "".join(c for c in skeleton(text) if not unicodedata.combining(c))
     return " ".join(re.sub(r"[^\w']+", " ", bare).replace("'", " ").split())
 
 

@@ -14,6 +14,8 @@ from datetime import timedelta
 
 import srt
 
+from podcast.text import printable
+
 VTT_LINE_CHARS = 65
 SRT_LINE_CHARS = 42
 MAX_LINES = 2
@@ -44,6 +46,17 @@ class Cue:
         return " ".join(self.lines)
 
 
+def clean(phrases: Iterable[Phrase]) -> list[Phrase]:
+    """Phrases with control and invisible characters removed from names and words."""
+    result = []
+    for phrase in phrases:
+        words = tuple(
+            TimedWord(w.start_s, w.end_s, text) for w in phrase.words if (text := printable(w.text).strip())
+        )
+        result.append(Phrase(printable(phrase.speaker), words))
+    return result
+
+
 def _wrap(text: str, first_width: int, width: int) -> list[str]:
     lines = textwrap.wrap(text, width=max(1, first_width), break_long_words=False, break_on_hyphens=False)
     if len(lines) <= 1:
@@ -59,7 +72,7 @@ def cues(phrases: Iterable[Phrase], *, width: int, prefix_chars: int) -> list[Cu
     the speaker label takes on a cue's first line (plus the name's length).
     """
     result: list[Cue] = []
-    for phrase in phrases:
+    for phrase in clean(phrases):
         first_width = width - (prefix_chars + len(phrase.speaker) if prefix_chars else 0)
         current: list[TimedWord] = []
         for word in phrase.words:
@@ -143,7 +156,7 @@ def to_json(phrases: Iterable[Phrase]) -> str:
 def to_txt(phrases: Iterable[Phrase]) -> str:
     """Plain text: one paragraph per phrase with its start time and speaker."""
     lines = []
-    for phrase in phrases:
+    for phrase in clean(phrases):
         if phrase.words:
             start = _vtt_time(phrase.words[0].start_s)[:-4]
             lines.append(f"[{start}] {phrase.speaker}: " + " ".join(w.text for w in phrase.words))

@@ -7,20 +7,22 @@ the database keeps just a hash of the source (to refuse importing the same file 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
 
-from podcast import audio, ffmpeg
+from podcast import audio, ffmpeg, fsutil
 from podcast.audio import AudioInfo
 from podcast.clock import now_iso
 from podcast.db import transaction
 from podcast.errors import AudioError, InvalidInputError, PodcastError
-from podcast.fsutil import fsync_dir, sha256_file, temp_path_beside
+from podcast.fsutil import disk_full, free_bytes, fsync_dir, private_dir, sha256_file, temp_path_beside
 from podcast.workspace import Workspace
 from sessions import sessions
 from sessions.sessions import Session, Take
@@ -159,6 +161,7 @@ def import_files(
     }
     temps: list[Path] = []
     written: list[Path] = []
+    needed = sum(source.stat().st_size for source in sources if source.is_file())
     try:
         prepared: list[_Prepared] = []
         for source in sources:
@@ -170,8 +173,12 @@ def import_files(
                 )
             prepared.append(item)
         total = sum(p.info.frames for p in prepared)
+        # Takes are stored at 16 or 24 bits; FLAC usually halves that, RF64 does not.
+        needed = sum(p.info.frames * p.info.channels * 3 for p in prepared)
         folder = ws.session_dir(session_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        if free_bytes(ws.root) < needed:
+            raise disk_full(ws.root, needed, "importing")
+        private_dir(folder)
         position = len(session.takes)
         done = 0
         rows = []
@@ -221,10 +228,22 @@ def import_files(
                 )
     except OSError as exc:
         _remove(written)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise disk_full(ws.root, needed, "importing") from None
         raise PodcastError(
             f"Import stopped: {exc.strerror or exc}.",
             hint="Check free disk space and permissions of the workspace; nothing was imported.",
         ) from None
+    except (sqlite3.OperationalError, AudioError, sf.LibsndfileError) as exc:
+        _remove(written)
+        # libsndfile says only "System error." when the disk fills up: look at the disk.
+        if "full" in str(exc) or "No space left" in str(exc) or fsutil.free_bytes(ws.root) < 1 << 20:
+            raise disk_full(ws.root, needed, "importing") from None
+        if isinstance(exc, sf.LibsndfileError):
+            raise AudioError(
+                f"Writing the take failed: {exc}.", hint="Check the disk; nothing was imported."
+            ) from None
+        raise
     except BaseException:
         _remove(written)
         raise

@@ -29,7 +29,7 @@ import soundfile as sf
 from podcast import db, sound
 from podcast.clock import now_iso
 from podcast.errors import InvalidInputError, PodcastError
-from podcast.fsutil import free_bytes
+from podcast.fsutil import free_bytes, private_dir, private_file
 from podcast.workspace import Workspace
 from sessions import importer, sessions
 
@@ -192,7 +192,7 @@ class Recorder:
                 hint="Choose inputs with --channels, e.g. --channels 1,2.",
             )
         folder = self.ws.session_dir(self.session.id)
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         self._lock_fd = os.open(folder / ".recording.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -328,7 +328,9 @@ class Recorder:
         while any(folder.glob(f"take-{position:03d}.*")):
             position += 1
         path = folder / f"take-{position:03d}.wav"
-        handle = sf.SoundFile(str(path), "w", self.options.rate_hz, self.channels, "PCM_24", format="WAV")
+        handle = sf.SoundFile(
+            str(private_file(path)), "w", self.options.rate_hz, self.channels, "PCM_24", format="WAV"
+        )
         sf._snd.sf_command(handle._file, _UPDATE_HEADER_AUTO, sf._ffi.NULL, 1)
         with db.transaction(self._conn):
             cursor = self._conn.execute(

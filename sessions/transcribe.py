@@ -23,6 +23,7 @@ import numpy as np
 from podcast.clock import now_iso
 from podcast.db import transaction
 from podcast.errors import InvalidInputError
+from podcast.fsutil import disk_space
 from podcast.models import BUNDLED, ModelStore
 from podcast.workspace import Workspace
 from sessions import channels, sessions, whisper
@@ -105,72 +106,75 @@ def transcribe_session(
     transcribed = skipped = 0
     resumed = False
     batches = 0
-    for take in session.takes:
-        row = ws.conn.execute("SELECT * FROM transcripts WHERE take_id = ?", (take.id,)).fetchone()
-        same = row is not None and row["model"] == model.name and row["language_option"] == language
-        if same and row["status"] == "done":
-            skipped += 1
-            done_s += take.duration_s
-            continue
-        if recogniser is None:
-            recogniser = whisper.Recogniser(
-                model.path,
-                device=options.device,
-                compute_type=options.compute_type,
-                cpu_threads=options.cpu_threads,
-                allowed_languages=options.spoken_languages,
-                workers=options.workers,
-            )
-        path = ws.absolute(take.relpath)
-        audio, energies = _load(path, take.channels)
-        chunks = _saved_plan(row) if same else None
-        if chunks is not None:
-            first = int(row["chunks_done"])
-            resumed = resumed or first > 0
-        else:
-            chunks = whisper.plan_chunks(audio, energies.loudest if energies else None)
-            first = 0
-            with transaction(ws.conn):
-                ws.conn.execute("DELETE FROM segments WHERE take_id = ?", (take.id,))
-                ws.conn.execute(
-                    "INSERT OR REPLACE INTO transcripts (take_id, model, language_option, "
-                    "chunks_json, "
-                    "chunks_done, status, updated_at) VALUES (?, ?, ?, ?, 0, 'running', ?)",
-                    (
-                        take.id,
-                        model.name,
-                        language,
-                        json.dumps([c.as_json() for c in chunks]),
-                        now_iso(),
-                    ),
+    # Words and segments go into state.db (WAL included): a few hundred bytes per second.
+    needed = int(total_s * 400) + 2_000_000
+    with disk_space(ws.root, needed, "transcribing"):
+        for take in session.takes:
+            row = ws.conn.execute("SELECT * FROM transcripts WHERE take_id = ?", (take.id,)).fetchone()
+            same = row is not None and row["model"] == model.name and row["language_option"] == language
+            if same and row["status"] == "done":
+                skipped += 1
+                done_s += take.duration_s
+                continue
+            if recogniser is None:
+                recogniser = whisper.Recogniser(
+                    model.path,
+                    device=options.device,
+                    compute_type=options.compute_type,
+                    cpu_threads=options.cpu_threads,
+                    allowed_languages=options.spoken_languages,
+                    workers=options.workers,
                 )
-        owners = {o.channel - 1: (o.participant.id if o.participant else None) for o in take.owners}
-        log.info("take %d: %d chunks, starting at chunk %d", take.id, len(chunks), first)
-        batches_of_take = [
-            (index, chunks[index : index + options.chunks_per_call])
-            for index in range(first, len(chunks), options.chunks_per_call)
-        ]
-        decoded = _decode_in_order(
-            recogniser, audio, batches_of_take, None if language == "auto" else language, options.workers
-        )
-        try:
-            for index, batch, results in decoded:
-                _save_batch(ws, take, index, results, energies, owners, index + len(batch))
-                batches += 1
-                if on_progress:
-                    on_progress(min(total_s, done_s + batch[-1].end_s), total_s)
-                if stop_after_batches is not None and batches >= stop_after_batches:
-                    raise KeyboardInterrupt("stopped on request")
-        finally:
-            decoded.close()
-        ws.conn.execute(
-            "UPDATE transcripts SET status = 'done', updated_at = ? WHERE take_id = ?",
-            (now_iso(), take.id),
-        )
-        transcribed += 1
-        done_s += take.duration_s
-        if on_progress:
-            on_progress(done_s, total_s)
+            path = ws.absolute(take.relpath)
+            audio, energies = _load(path, take.channels)
+            chunks = _saved_plan(row) if same else None
+            if chunks is not None:
+                first = int(row["chunks_done"])
+                resumed = resumed or first > 0
+            else:
+                chunks = whisper.plan_chunks(audio, energies.loudest if energies else None)
+                first = 0
+                with transaction(ws.conn):
+                    ws.conn.execute("DELETE FROM segments WHERE take_id = ?", (take.id,))
+                    ws.conn.execute(
+                        "INSERT OR REPLACE INTO transcripts (take_id, model, language_option, "
+                        "chunks_json, "
+                        "chunks_done, status, updated_at) VALUES (?, ?, ?, ?, 0, 'running', ?)",
+                        (
+                            take.id,
+                            model.name,
+                            language,
+                            json.dumps([c.as_json() for c in chunks]),
+                            now_iso(),
+                        ),
+                    )
+            owners = {o.channel - 1: (o.participant.id if o.participant else None) for o in take.owners}
+            log.info("take %d: %d chunks, starting at chunk %d", take.id, len(chunks), first)
+            batches_of_take = [
+                (index, chunks[index : index + options.chunks_per_call])
+                for index in range(first, len(chunks), options.chunks_per_call)
+            ]
+            decoded = _decode_in_order(
+                recogniser, audio, batches_of_take, None if language == "auto" else language, options.workers
+            )
+            try:
+                for index, batch, results in decoded:
+                    _save_batch(ws, take, index, results, energies, owners, index + len(batch))
+                    batches += 1
+                    if on_progress:
+                        on_progress(min(total_s, done_s + batch[-1].end_s), total_s)
+                    if stop_after_batches is not None and batches >= stop_after_batches:
+                        raise KeyboardInterrupt("stopped on request")
+            finally:
+                decoded.close()
+            ws.conn.execute(
+                "UPDATE transcripts SET status = 'done', updated_at = ? WHERE take_id = ?",
+                (now_iso(), take.id),
+            )
+            transcribed += 1
+            done_s += take.duration_s
+            if on_progress:
+                on_progress(done_s, total_s)
     stats = ws.conn.execute(
         "SELECT count(*), sum(w.probability < ?) FROM words w "
         "JOIN segments s ON s.id = w.segment_id "

@@ -15,6 +15,7 @@ from consent import participants
 from podcast.clock import now_iso
 from podcast.db import transaction
 from podcast.errors import InvalidInputError
+from podcast.text import check_line_text
 from podcast.workspace import Workspace
 from sessions import sessions
 from sessions.formats import FORMATS, Phrase, TimedWord
@@ -231,7 +232,8 @@ def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
                 f"Line {number}: {name!r} is not a participant of this session.",
                 hint="Use one of: " + ", ".join(p.pseudonym for p in session.participants) + ", unknown.",
             )
-        edits.append((utterance, speaker_id, match["text"].split()))
+        words = check_line_text(match["text"], where=f"Line {number}").split()
+        edits.append((utterance, speaker_id, words))
     changed = words_changed = speakers_changed = 0
     with transaction(ws.conn):
         for utterance, speaker_id, new_words in edits:

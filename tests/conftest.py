@@ -151,3 +151,20 @@ def audio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
                 os.environ[key] = value
         sd._terminate()
         sd._initialize()
+
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="mounting a small disk needs root (CI runs as root)"
+)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB disk (tmpfs) that a step can fill; mounting it needs root, as CI is."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=700", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +24,8 @@ from podcast.cli import (
     status,
     transcribe,
 )
-from podcast.cli.common import AppState, PodcastGroup, WorkspaceOption, setup_logging
+from podcast.cli.common import AppState, PodcastGroup, WorkspaceOption, setup_logging, show_error
+from podcast.errors import PodcastError
 
 app = typer.Typer(
     cls=PodcastGroup,
@@ -72,4 +75,17 @@ consent.register(app)
 
 def main() -> None:
     """Console-script entry point."""
+    # Everything the toolkit creates (takes, transcripts, keys) is for the owner only.
+    os.umask(0o077)
+    for number, arg in enumerate(sys.argv[1:], start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            show_error(
+                PodcastError(
+                    f"Argument {number} is not valid UTF-8 text.",
+                    hint="Set your terminal to UTF-8 (e.g. LANG=C.UTF-8) and type it again.",
+                )
+            )
+            sys.exit(1)
     app()

@@ -39,10 +39,24 @@ class AppState:
     quiet: bool = False
 
     def workspace(self) -> Workspace:
-        """The workspace from --workspace / $PODCAST_WORKSPACE, else found upwards from cwd."""
+        """The workspace from --workspace / $PODCAST_WORKSPACE, else found upwards from cwd.
+
+        Paths holding voices, transcripts or secrets that others could read are made
+        owner-only again, and the user is told once.
+        """
         if self.workspace_arg is not None:
-            return Workspace.open(self.workspace_arg)
-        return Workspace.find(Path.cwd())
+            ws = Workspace.open(self.workspace_arg)
+        else:
+            ws = Workspace.find(Path.cwd())
+        repaired = ws.secure()
+        if repaired:
+            shown = ", ".join(ws.relative(p) or "." for p in repaired[:3])
+            more = f" and {len(repaired) - 3} more" if len(repaired) > 3 else ""
+            err_console().print(
+                f"[yellow]Note:[/] {len(repaired)} private path(s) were readable by others "
+                f"({escape(shown)}{more}); they are now readable by you only."
+            )
+        return ws
 
     def model_store(self) -> ModelStore:
         """Models live per user: $PODCAST_DATA_DIR, else the XDG data folder."""

@@ -11,12 +11,12 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from consent import checkpoints, decisions, participants, protection, receipt, review
+from consent import checkpoints, decisions, gate, participants, protection, receipt, review
 from consent.decisions import ExtractStatus
 from consent.participants import Participant
 from consent.review import Answer, ExtractView, ReviewStopped
 from podcast import audio, sound
-from podcast.cli.common import PodcastGroup, SessionArg, console, escape, state
+from podcast.cli.common import PodcastGroup, SessionArg, console, err_console, escape, state
 from podcast.errors import InvalidInputError
 from podcast.fsutil import atomic_write_text
 from podcast.workspace import Workspace
@@ -106,13 +106,6 @@ class RichPrompter:
             self.out.print("Please answer y (yes), n (no) or l (not yet).")
 
 
-def _language(ws: Workspace, session_id: int, language: str | None) -> str:
-    if language:
-        return language
-    spoken = sessions.get(ws, session_id).language
-    return spoken if spoken != "auto" else ws.settings().language
-
-
 def consent_table(items: list[ExtractStatus], names: dict[str, str], detail: bool) -> Table:
     table = Table("Extract", "Title", "Consent", "Protected", "Publishable")
     people: list[str] = []
@@ -123,6 +116,8 @@ def consent_table(items: list[ExtractStatus], names: dict[str, str], detail: boo
     for item in items:
         if item.cleared:
             consent = "[green]cleared[/]"
+        elif item.decision.ledger_problems:
+            consent = "[red]blocked: ledger does not verify[/]"
         elif item.refused:
             consent = "[red]blocked[/]"  # who refused stays private in the group view
         else:
@@ -159,7 +154,7 @@ def review_(
         RichPrompter(ws, play=play),
         witness=lead,
         method=method,
-        language=_language(ws, session_id, language),
+        language=language,
         extract_ids=extract,
     )
     names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
@@ -195,9 +190,8 @@ def _decide(
         event.value,
         witness=lead,
         method=method,
-        language=_language(ws, session_id, language),
+        language=language or decisions.default_language(ws, session_id),
     )
-    checkpoints.sign(ws)
     console().print(
         f"Recorded: {escape(person.pseudonym)} — {'yes' if event is Answer.YES else 'no'} "
         f"to extract {extract_id} ({method})."
@@ -240,7 +234,9 @@ def withdraw(
     session_id: Annotated[int | None, typer.Option("--session", help="Every extract of a session.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Everything she agreed to.")] = False,
     method: MethodOption = "in_room",
-    language: Annotated[str, typer.Option(help="Language the request was made in.")] = "fr",
+    language: Annotated[
+        str | None, typer.Option(help="Language the request was made in (one of the show's).")
+    ] = None,
 ) -> None:
     """Withdraw a participant's consent; the next publish re-cuts the episodes."""
     ws = state(ctx).workspace()
@@ -274,45 +270,77 @@ def status(
 ) -> None:
     """Which extracts are cleared; with --detail, who answered what."""
     ws = state(ctx).workspace()
-    items = decisions.session_status(ws, session_id)
+    found = checkpoints.evidence(ws)
+    items = decisions.statuses(ws, extracts.list_all(ws, session_id), found)
     if not items:
         console().print("No extracts yet.")
         return
     names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
     console().print(consent_table(items, names, detail))
+    ledger_warning(found)
+
+
+def ledger_warning(found: gate.Evidence) -> None:
+    """One red line when the ledger cannot be trusted: then nothing is cleared."""
+    if not found.trusted:
+        err_console().print(
+            f"[bold red]The consent ledger does not verify[/]: {escape(found.problems[0])}. "
+            "Nothing can be published."
+        )
+        err_console().print(f"[yellow]Hint:[/] {escape(found.hint)}")
 
 
 @app.command("verify")
-def verify(ctx: typer.Context) -> None:
-    """Check the ledger: every byte, the chain, and the signed checkpoints."""
+def verify(
+    ctx: typer.Context,
+    receipt_head: Annotated[
+        str | None,
+        typer.Option("--receipt", help="Also check against a paper receipt's head hash (64 hex digits)."),
+    ] = None,
+) -> None:
+    """Check the ledger: every byte, the chain, the signed checkpoints and the pinned key."""
     ws = state(ctx).workspace()
-    verdict, checkpoint = checkpoints.verify(ws)
+    report = checkpoints.examine(ws)
+    verdict, checkpoint = report.verdict, report.last
     out = console()
-    if verdict.status == "intact":
-        signed = f"; last signed checkpoint covers {checkpoint.count}" if checkpoint else ""
-        out.print(f"[green]Ledger intact[/]: {verdict.entries} entries{signed}.")
-        return
     if verdict.status == "torn_tail":
         out.print(
             f"[yellow]Torn tail[/]: {verdict.entries} complete entries, then an incomplete one "
             f"({verdict.torn_bytes} bytes), e.g. after a power cut. Not tampering."
         )
-        out.print("Run 'podcast consent repair' to keep every complete entry.")
+        out.print("Run 'podcast consent repair' to set it aside and keep every complete entry.")
         raise typer.Exit(1)
-    out.print(f"[bold red]Ledger TAMPERED[/] ({verdict.entries} entries):")
-    for problem in verdict.problems:
-        out.print(f"  • {escape(problem)}")
-    raise typer.Exit(1)
+    if verdict.status != "intact":
+        out.print(f"[bold red]Ledger TAMPERED[/] ({verdict.entries} entries): nothing can be published.")
+        for problem in verdict.problems:
+            out.print(f"  • {escape(problem)}")
+        out.print("Restore consent/ and keys/ from a backup, and compare with the paper receipts.")
+        raise typer.Exit(1)
+    signed = f"; last signed checkpoint covers {checkpoint.count}" if checkpoint else ""
+    out.print(f"[green]Ledger intact[/]: {verdict.entries} entries{signed}.")
+    unconfirmed = report.evidence.unconfirmed_grants()
+    if unconfirmed:
+        lines = ", ".join(str(n) for n in unconfirmed)
+        out.print(
+            f"[bold red]{len(unconfirmed)} 'yes' without a signed checkpoint[/] (entries {lines}): "
+            "they do not count. Forged, or written during a crash: ask those people again."
+        )
+        raise typer.Exit(1)
+    if receipt_head:
+        proof = checkpoints.check_receipt(ws, receipt_head)
+        out.print(f"[green]Receipt matches[/]: entry {proof.count}, signed {proof.time}.")
 
 
 @app.command("repair")
 def repair(ctx: typer.Context) -> None:
-    """Cut off a torn last entry (saved aside), keeping every complete one."""
+    """Set aside a torn last entry (never a complete one); refuses on a tampered ledger."""
     ws = state(ctx).workspace()
-    removed = checkpoints.ledger(ws).repair()
-    if removed:
-        checkpoints.sign(ws)
-    console().print(f"Removed {removed} byte(s) of an incomplete entry." if removed else "Nothing to repair.")
+    removed = checkpoints.repair(ws)
+    console().print(
+        f"Set aside {removed} byte(s) of an incomplete entry (kept beside the ledger)."
+        if removed
+        else "Nothing to repair."
+    )
 
 
 @app.command("receipt")

@@ -67,7 +67,7 @@ def demo(
     out.print("Consent (scripted review of the protected extracts):")
     out.print(consent_table(decisions.session_status(ws, result.session_id), names, detail=False))
     verdict, _ = checkpoints.verify(ws)
-    out.print(f"Consent ledger: {verdict.status} ({verdict.entries} entries, signed checkpoint).")
+    out.print(f"Consent ledger: {verdict.status} ({verdict.entries} entries, each with a signed checkpoint).")
     out.print(f"Workspace: {escape(str(result.workspace))}")
     out.print(f"Feed:      {escape(str(result.feed))}")
     out.print(f"Episode:   {escape(str(result.episode_audio))}")

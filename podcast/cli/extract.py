@@ -71,9 +71,12 @@ def list_(
     table = Table("ID", "Session", "Title", "Start", "Length", "Consent", "Protected")
     for item in items:
         e = item.extract
-        consent = (
-            "cleared" if item.cleared else ("blocked" if item.refused else f"{item.answers_missing} to ask")
-        )
+        if item.cleared:
+            consent = "cleared"
+        elif item.refused or item.decision.ledger_problems:
+            consent = "blocked"
+        else:
+            consent = f"{item.answers_missing} to ask"
         table.add_row(
             str(e.id),
             str(e.session_id),

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from consent import participants
 from podcast.cli.common import PodcastGroup, console, escape, state
+from podcast.errors import InvalidInputError
 
 app = typer.Typer(
     cls=PodcastGroup,
@@ -19,15 +20,36 @@ app = typer.Typer(
 NameArg = Annotated[str, typer.Argument(help="Pseudonym (1-40 printable characters).")]
 
 
+LanguageOption = Annotated[
+    str | None, typer.Option(help="The language she is asked in (one of the show's, e.g. fr or en).")
+]
+
+
 @app.command("add")
 def add(
-    ctx: typer.Context, names: Annotated[list[str], typer.Argument(help="One or more pseudonyms.")]
+    ctx: typer.Context,
+    names: Annotated[list[str], typer.Argument(help="One or more pseudonyms.")],
+    language: LanguageOption = None,
 ) -> None:
     """Register participants by pseudonym."""
     ws = state(ctx).workspace()
+    if language:
+        participants.check_language(ws, language)
     for name in names:
         person = participants.add(ws, name)
+        if language:
+            participants.set_language(ws, person.pseudonym, language)
         console().print(f"Added [bold]{escape(person.pseudonym)}[/]")
+
+
+@app.command("set")
+def set_(ctx: typer.Context, name: NameArg, language: LanguageOption = None) -> None:
+    """Change a participant's settings: the language the review room speaks to her in."""
+    ws = state(ctx).workspace()
+    if not language:
+        raise InvalidInputError("Nothing to change.", hint="Pass --language fr (or another of the show's).")
+    person = participants.set_language(ws, name, language)
+    console().print(f"{escape(person.pseudonym)} is asked in {person.language}.")
 
 
 @app.command("list")
@@ -41,9 +63,14 @@ def list_(
     if not people:
         console().print("No participants yet. Add one with: podcast participant add NAME")
         return
-    table = Table("Pseudonym", "ID", "Status")
+    table = Table("Pseudonym", "ID", "Language", "Status")
     for person in people:
-        table.add_row(escape(person.pseudonym), person.id, "retired" if person.retired else "active")
+        table.add_row(
+            escape(person.pseudonym),
+            person.id,
+            participants.language_of(ws, person),
+            "retired" if person.retired else "active",
+        )
     console().print(table)
 
 

@@ -127,7 +127,7 @@ def publish(
     ws = state(ctx).workspace()
     if check:
         folder = (out or ws.publish_dir).resolve()
-        problems = site.audit(ws, folder)
+        problems = site.check(ws, out)
         if problems:
             for problem in problems:
                 console().print(f"[red]✗[/] {escape(problem)}")
@@ -144,6 +144,11 @@ def publish(
         on_step=None if quiet else lambda m: err_console().print(f"→ {m}"),
     )
     output = console()
+    if result.ledger_problem:
+        err_console().print(
+            f"[bold red]The consent ledger does not verify[/] ({escape(result.ledger_problem)}): "
+            "no extract is cleared, so every episode left the feed. Run 'podcast consent verify'."
+        )
     output.print(f"Published {len(result.published)} episode(s) to {escape(str(result.out_dir))}")
     output.print(f"Feed: {escape(result.feed_url)}")
     for change in result.changes:
@@ -153,6 +158,8 @@ def publish(
     output.print(
         "[green]✓[/] Checked: only cleared, protected extracts; no sensitive word; tags and loudness OK."
     )
+    if result.ledger_problem:
+        raise typer.Exit(1)
 
 
 def serve(

@@ -127,7 +127,14 @@ def edit(ctx: typer.Context, session_id: SessionArg) -> None:
                 f"The editor exited with code {code}; nothing changed.",
                 hint="Save and quit normally to apply your corrections.",
             )
-        edited = path.read_text(encoding="utf-8")
+        try:
+            edited = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = path.read_bytes()[: exc.start].count(b"\n") + 1
+            raise InvalidInputError(
+                f"The edited transcript is not valid UTF-8 (line {line}); nothing changed.",
+                hint="Save it as UTF-8 in your editor (nano, gedit and vi do by default).",
+            ) from None
     result = transcripts.apply_edit(ws, session_id, edited)
     console().print(
         f"Saved: {result.utterances_changed} line(s) changed, {result.words_changed} word(s), "

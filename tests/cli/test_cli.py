@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,7 @@ def test_demo_imports_and_transcribes_a_four_voice_session(tmp_path: Path, model
         "Dounia",
     ]
     assert list(ws.tmp_dir.iterdir()) == []
+    assert_private(tmp_path / "demo")
     again = run(runner, "demo", str(tmp_path / "demo"))
     assert again.exit_code == 1 and "already holds a workspace" in again.output
 
@@ -226,3 +228,27 @@ def test_every_command_is_mentioned_in_the_docs(path: tuple[str, ...]) -> None:
     root = Path(__file__).resolve().parents[2]
     docs = (root / "README.md").read_text() + "".join(p.read_text() for p in (root / "docs").glob("*.md"))
     assert f"podcast {' '.join(path)}" in docs
+
+
+def assert_private(root: Path) -> None:
+    """Every path of a workspace is owner-only (0700 folders, 0600 files), except the published
+    folder, which a web server reads (0755 / 0644, inside a 0700 workspace)."""
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    wide = []
+    for path in root.rglob("*"):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        public = path.relative_to(root).parts[0] == "publish"
+        allowed = (0o755 if path.is_dir() else 0o644) if public else (0o700 if path.is_dir() else 0o600)
+        if mode & ~allowed:
+            wide.append(f"{path.relative_to(root)} {oct(mode)}")
+    assert wide == []
+
+
+def test_wide_modes_are_repaired_and_said_once(runner: CliRunner, ws: Workspace) -> None:
+    (ws.root / "state.db").chmod(0o644)
+    ws.takes_dir.chmod(0o755)
+    first = run(runner, "-w", str(ws.root), "status")
+    assert first.exit_code == 0 and "readable by others" in first.output and "state.db" in first.output
+    assert_private(ws.root)
+    second = run(runner, "-w", str(ws.root), "status")
+    assert "readable by others" not in second.output

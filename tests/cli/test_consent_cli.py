@@ -80,7 +80,7 @@ def test_verify_reports_tampering_and_torn_tails(runner: CliRunner, ws: Workspac
     path.write_bytes(original + b'{"seq":3,"ti')
     torn = run(runner, ws, "consent", "verify")
     assert torn.exit_code == 1 and "Torn tail" in torn.output and "TAMPERED" not in torn.output
-    assert "Removed" in run(runner, ws, "consent", "repair").output
+    assert "Set aside 12 byte(s)" in run(runner, ws, "consent", "repair").output
     assert run(runner, ws, "consent", "verify").exit_code == 0
     path.write_bytes(original.replace(b'"event":"grant"', b'"event":"grunt"', 1))
     tampered = run(runner, ws, "consent", "verify")

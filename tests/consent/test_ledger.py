@@ -14,6 +14,7 @@ import pytest
 
 from consent import checkpoints
 from consent.ledger import GENESIS, Ledger, LedgerError, line_hash, scan, verify_bytes
+from podcast.errors import LedgerNotVerified
 from podcast.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,57 +82,117 @@ def test_reordered_duplicated_inserted_and_deleted_entries_are_detected(tmp_path
         assert scan(b"".join(variant))[0].status == "tampered", name
 
 
+def _record(ws: Workspace, count: int) -> None:
+    """Decisions written the way every command writes them: appended and signed in one step."""
+    for i in range(count):
+        checkpoints.record(
+            ws,
+            event=("grant", "refuse", "defer", "withdraw")[i % 4],
+            participant=f"p-{i % 3:012x}",
+            session=1,
+            extract=1 + i % 2,
+            fingerprint=f"{i:064x}",
+            witness="p-facilitator0",
+            method="in_room",
+            language="fr",
+        )
+
+
+def test_every_decision_gets_a_checkpoint_of_its_own(ws: Workspace) -> None:
+    _record(ws, 5)
+    report = checkpoints.examine(ws)
+    assert report.verdict.status == "intact" and report.evidence.trusted
+    assert report.evidence.confirmed == frozenset({1, 2, 3, 4, 5})
+    assert report.evidence.unconfirmed_grants() == ()
+
+
 def test_removing_the_last_entries_is_caught_by_a_signed_checkpoint(ws: Workspace) -> None:
     ledger = checkpoints.ledger(ws)
-    _fill(ledger, 10)
-    checkpoints.sign(ws)
+    _record(ws, 10)
     lines = ledger.complete_lines()
     ledger.path.write_bytes(b"".join(lines[:7]))
     assert ledger.verify([]).status == "intact", "the chain alone cannot see it"
     verdict, _ = checkpoints.verify(ws)
     assert verdict.status == "tampered"
     assert any("removed" in p for p in verdict.problems)
+    assert not checkpoints.evidence(ws).trusted
 
 
 def test_a_forged_checkpoint_is_rejected(ws: Workspace) -> None:
-    ledger = checkpoints.ledger(ws)
-    _fill(ledger, 4)
-    checkpoints.sign(ws)
+    _record(ws, 4)
     path = ws.consent_dir / "checkpoints.jsonl"
-    record = json.loads(path.read_text().splitlines()[0])
-    record["count"] = 2  # an attacker hiding the last two entries
-    path.write_text(json.dumps(record) + "\n")
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[-1]["count"] = 2  # an attacker hiding the last two entries
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
     verdict, _ = checkpoints.verify(ws)
     assert verdict.status == "tampered"
     assert any("invalid signature" in p for p in verdict.problems)
 
 
-def test_a_checkpoint_signed_with_another_key_is_rejected(ws: Workspace, tmp_path: Path) -> None:
+def test_a_missing_or_replaced_key_is_detected_never_replaced(ws: Workspace) -> None:
     from consent.checkpoints import KEY_FILE
 
-    _fill(checkpoints.ledger(ws), 3)
-    checkpoints.sign(ws)
-    (ws.keys_dir / KEY_FILE).unlink()  # a new key is made: old checkpoints no longer verify
+    _record(ws, 3)
+    key = ws.keys_dir / KEY_FILE
+    original = key.read_bytes()
+    key.unlink()
+    verdict, _ = checkpoints.verify(ws)
+    assert verdict.status == "tampered" and any("missing" in p for p in verdict.problems)
+    assert not key.exists(), "verifying never makes a new key"
+    with pytest.raises(LedgerNotVerified, match="missing"):
+        _record(ws, 1)
+    assert not key.exists(), "recording never makes a new key either"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    other = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    key.write_bytes(other)
+    verdict, _ = checkpoints.verify(ws)
+    assert verdict.status == "tampered" and any("replaced" in p for p in verdict.problems)
+    key.write_bytes(original)
+    assert checkpoints.verify(ws)[0].status == "intact"
+
+
+def test_deleting_the_checkpoints_file_is_detected(ws: Workspace) -> None:
+    _record(ws, 3)
+    (ws.consent_dir / "checkpoints.jsonl").unlink()
     verdict, _ = checkpoints.verify(ws)
     assert verdict.status == "tampered"
+    assert any("checkpoints are missing" in p for p in verdict.problems)
 
 
 def test_a_torn_last_line_is_its_own_verdict_and_repair_keeps_complete_entries(ws: Workspace) -> None:
     ledger = checkpoints.ledger(ws)
-    _fill(ledger, 5)
-    checkpoints.sign(ws)
+    _record(ws, 5)
     data = ledger.read_bytes()
-    _fill(ledger, 1)
+    _fill(ledger, 1)  # written without its checkpoint: the power went at that moment
     full = ledger.read_bytes()
     ledger.path.write_bytes(full[: len(data) + 40])  # power cut in the middle of entry 6
     verdict, _ = checkpoints.verify(ws)
     assert verdict.status == "torn_tail" and verdict.entries == 5
+    assert not checkpoints.evidence(ws).trusted, "nothing is cleared until it is repaired"
     with pytest.raises(LedgerError, match="torn"):
         _fill(ledger, 1)
-    assert ledger.repair() == 40
+    assert checkpoints.repair(ws) == 40
     assert ledger.read_bytes() == data
     assert list(ws.consent_dir.glob("ledger.jsonl.torn-*"))
     assert checkpoints.verify(ws)[0].status == "intact"
+
+
+def test_repair_never_cuts_an_acknowledged_entry(ws: Workspace) -> None:
+    # The last entry is a signed refusal; cutting into it looks like a torn tail, but a
+    # checkpoint covers it: that is tampering, and repair refuses.
+    ledger = checkpoints.ledger(ws)
+    _record(ws, 2)  # entry 2 is a refusal
+    data = ledger.read_bytes()
+    ledger.path.write_bytes(data[:-30])
+    verdict, _ = checkpoints.verify(ws)
+    assert verdict.status == "tampered"
+    with pytest.raises(LedgerError, match="tampered"):
+        checkpoints.repair(ws)
+    assert ledger.read_bytes() == data[:-30], "nothing removed"
 
 
 def test_repair_refuses_a_tampered_ledger(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_the_whole_chain_offline(
     assert "braiding" not in heard and "business" not in heard
     # Nothing raw, no source file name, no workspace path, no sensitive word.
     ws = Workspace.open(ws_dir)
-    assert site.audit(ws, publish_dir) == []
+    assert site.check(ws, publish_dir) == []
     takes = [p.read_bytes() for p in (ws_dir / "takes").rglob("take-*")]
     for path in publish_dir.iterdir():
         data = path.read_bytes()

@@ -103,6 +103,6 @@ def test_migrations_run_from_an_empty_database(tmp_path: Path) -> None:
 def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     conn = db.connect(tmp_path / "s.db")
     with pytest.raises(sqlite3.IntegrityError), db.transaction(conn):
-        conn.execute("INSERT INTO participants VALUES ('p-1', 'A', 'now', NULL)")
-        conn.execute("INSERT INTO participants VALUES ('p-2', 'a', 'now', NULL)")  # NOCASE unique
+        conn.execute("INSERT INTO participants (id, pseudonym, created_at) VALUES ('p-1', 'A', 'now')")
+        conn.execute("INSERT INTO participants (id, pseudonym, created_at) VALUES ('p-2', 'a', 'now')")  # NOCASE unique
     assert conn.execute("SELECT count(*) FROM participants").fetchone()[0] == 0

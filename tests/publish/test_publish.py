@@ -22,7 +22,7 @@ from podcast import ffmpeg
 from podcast.settings import ShowSettings
 from podcast.text import xml_safe
 from podcast.workspace import Workspace
-from publish import build, episodes, feed, site, tags
+from publish import audit, build, episodes, feed, site, tags
 from publish.feed import FeedItem
 from tests.publish.conftest import VOICES
 
@@ -99,7 +99,7 @@ def test_publish_writes_a_feed_real_clients_read(ws: Workspace, cleared: list[in
     vtt = next(out.glob("*.vtt")).read_text()
     assert "<v Amara>" in vtt and "<v Blessing>" in vtt
     assert all(oct(p.stat().st_mode)[-3:] == "644" for p in out.iterdir())
-    assert site.audit(ws, out) == []
+    assert site.check(ws, out) == []
 
 
 def test_npm_podcast_partytime_reads_the_podcasting_20_tags(
@@ -190,7 +190,7 @@ def test_the_audit_catches_a_raw_take_and_a_sensitive_word(ws: Workspace, cleare
     shutil.copy(take, out / "leak.flac")
     (out / "notes.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.000\nGare du Nord\n")
     sensitive.add(ws, ["Gare du Nord"])
-    problems = site.audit(ws, out)
+    problems = site.check(ws, out)
     assert any("raw take" in p for p in problems)
     assert any("sensitive word" in p for p in problems)
     assert any("unexpected file leak.flac" in p for p in problems)
@@ -202,12 +202,12 @@ def test_a_failed_audit_changes_nothing(
     episodes.create(ws, "Arrivals", cleared)
     first = site.publish(ws, voices=VOICES).out_dir
     snapshot = {p.name: p.read_bytes() for p in first.iterdir()}
-    monkeypatch.setattr(site, "audit", lambda *_a, **_k: ["simulated problem"])
+    monkeypatch.setattr(audit, "audit", lambda *_a, **_k: ["simulated problem"])
     episodes.create(ws, "Second", cleared[:1])
     with pytest.raises(site.AuditFailed):
         site.publish(ws, voices=VOICES)
     assert {p.name: p.read_bytes() for p in first.iterdir()} == snapshot
-    assert not list(first.parent.glob(".publish.staging*"))
+    assert [p.name for p in first.parent.iterdir() if "staging" in p.name or ".old" in p.name] == []
 
 
 def test_publish_needs_a_base_url(tmp_path: Path) -> None:
@@ -264,3 +264,19 @@ def test_any_text_gives_a_feed_that_parses_and_round_trips(
     assert root.findtext("channel/title") == (xml_safe(show_title).strip() or "Podcast")
     expected = xml_safe(description).strip() or xml_safe(title).strip() or "Episode"
     assert root.findtext("channel/item/description") == expected
+
+
+def test_publish_computes_each_extract_and_the_ledger_once(
+    ws: Workspace, cleared: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consent import checkpoints, fingerprint
+
+    episodes.create(ws, "Arrivals", cleared)
+    episodes.create(ws, "Again", cleared[:2])  # the same extracts in a second episode
+    contents: list[int] = []
+    readings: list[int] = []
+    real_content, real_evidence = fingerprint.content, checkpoints.evidence
+    monkeypatch.setattr(fingerprint, "content", lambda w, e: contents.append(e.id) or real_content(w, e))
+    monkeypatch.setattr(checkpoints, "evidence", lambda w: readings.append(1) or real_evidence(w))
+    site.publish(ws, voices=VOICES)
+    assert sorted(contents) == sorted(cleared) and len(readings) == 1

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from podcast.errors import AudioError, InvalidInputError, NotFoundError
+from podcast.errors import AudioError, DiskFullError, InvalidInputError, NotFoundError
 from podcast.workspace import Workspace
 from sessions import importer, sessions
 from tests.conftest import ffmpeg_encode, multichannel_tones
@@ -227,9 +227,8 @@ def test_disk_full_during_import_leaves_nothing(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(sf.SoundFile, "write", full_disk)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(DiskFullError, match="Disk full: importing needs about"):
         importer.import_files(ws, session_id, [wav_file])
-    assert "No space left" in str(info.value)
     monkeypatch.undo()
     _nothing_imported(ws, session_id)
 
