@@ -20,6 +20,7 @@ from podcast.cli import (
     protect,
     publish,
     record,
+    room,
     session,
     status,
     transcribe,
@@ -71,6 +72,7 @@ record.register(app, session.app)
 protect.register(app, participant.app)
 publish.register(app)
 consent.register(app)
+room.register(app)
 
 
 def main() -> None:
