@@ -8,8 +8,8 @@ DEMO_DIR ?= demo-workshop
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # System packages: what running the toolkit needs, and what the tests need on top.
-APT_RUN := espeak-ng ffmpeg libsndfile1 libportaudio2
-APT_TEST := $(APT_RUN) pulseaudio pulseaudio-utils libasound2-plugins chromium
+APT_RUN := espeak-ng ffmpeg libsndfile1 libportaudio2 rsync openssh-client
+APT_TEST := $(APT_RUN) pulseaudio pulseaudio-utils libasound2-plugins chromium openssh-server
 
 .PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build bench-anon
 

@@ -95,7 +95,11 @@ def run(
     language: str | None = None,
     extract_ids: list[int] | None = None,
 ) -> ReviewResult:
-    """Review a session's extracts with the group. Only missing or outdated answers are asked."""
+    """Review a session's extracts with the group. Only missing or outdated answers are asked.
+
+    Each answer is recorded in the language she is asked in (hers, see
+    `participants.language_of`) unless *language* says all questions were put in one.
+    """
     sessions.get(ws, session_id)
     items = decisions.session_status(ws, session_id)
     if extract_ids is not None:
@@ -107,7 +111,8 @@ def run(
             hint=f'Define some first: podcast extract add {session_id} --find "..."',
         )
     decisions.check_method(method)
-    language = decisions.check_language(ws, language or decisions.default_language(ws, session_id))
+    # Each person is asked in her own language unless the facilitator says otherwise.
+    forced = decisions.check_language(ws, language) if language else None
     recorded = 0
     for number, item in enumerate(items, start=1):
         view = view_of(ws, item)
@@ -125,7 +130,7 @@ def run(
                     answer.value,
                     witness=witness,
                     method=method,
-                    language=language,
+                    language=forced or participants.language_of(ws, person),
                     heard=view.fingerprint,
                 )
             except decisions.ExtractChanged:

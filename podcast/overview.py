@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from consent import checkpoints, decisions
 from podcast.workspace import Workspace
+from publish import live
+from publish import state as publish_state
 from sessions import extracts, sessions
 
 
@@ -23,10 +25,23 @@ class SessionSummary:
 
 
 @dataclass(frozen=True)
+class Published:
+    """The show on its host, from the last deploy's manifest, and what the next deploy does."""
+
+    target: str  # "" before any deploy target is set
+    deployed: str | None  # when the last deploy finished
+    live_files: int
+    to_send: int
+    to_delete: int
+    live_not_cleared: tuple[int, ...]  # extracts live on the host that are no longer cleared
+
+
+@dataclass(frozen=True)
 class Overview:
     show_title: str
     sessions: tuple[SessionSummary, ...]
     blockers: tuple[str, ...]
+    published: Published | None = None
 
 
 def _transcript_state(ws: Workspace, take_ids: list[int]) -> str:
@@ -98,5 +113,35 @@ def overview(ws: Workspace) -> Overview:
     if not summaries:
         blockers.append("No session yet (podcast session new TITLE --participant NAME ...).")
     if not show.base_url:
-        blockers.append("No public base URL in podcast.toml (needed for the feed).")
-    return Overview(show.title, tuple(summaries), tuple(blockers))
+        blockers.append("No public base URL in podcast.toml (needed for the feed): podcast publish setup.")
+    published = _published(ws, show.deploy_target, {s.extract.id: s.publishable for s in statuses})
+    if published and published.live_not_cleared:
+        ids = ", ".join(str(i) for i in published.live_not_cleared)
+        in_folder = {x for ep in publish_state.load(ws).episodes.values() for x, _fp in ep.extracts}
+        then = (
+            "run 'podcast deploy' now"
+            if not in_folder & set(published.live_not_cleared)
+            else "run 'podcast publish', then 'podcast deploy', now"
+        )
+        blockers.insert(
+            0,
+            f"The live feed still carries extract(s) {ids}, no longer cleared "
+            f"(withdrawn by a participant): {then}.",
+        )
+    return Overview(show.title, tuple(summaries), tuple(blockers), published)
+
+
+def _published(ws: Workspace, target: str, publishable: dict[int, bool]) -> Published | None:
+    manifest = live.load_manifest(ws)
+    if manifest is None and not target:
+        return None
+    todo = live.plan(ws, manifest if manifest and manifest.target else None)
+    live_extracts = sorted({x for ids in (manifest.episodes.values() if manifest else ()) for x in ids})
+    return Published(
+        target,
+        manifest.deployed if manifest else None,
+        len(manifest.files) if manifest else 0,
+        len(todo.send),
+        len(todo.delete),
+        tuple(x for x in live_extracts if not publishable.get(x, False)),
+    )

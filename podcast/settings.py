@@ -41,6 +41,7 @@ CATEGORIES = (
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _URL = re.compile(r"^https?://[^\s<>\"]+$")
+_DEPLOY = re.compile(r"^(/[^\s]*|(ssh://)?[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d+)?[:/]/?[^\s]*)$")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class ShowSettings:
     spoken_languages: tuple[str, ...] = ("en", "fr")
     # Voice protection until a participant chooses hers: revoice (strong) or disguise.
     protection_default: str = "revoice"
+    # Where `podcast deploy` sends the published folder: an absolute folder, or an SSH
+    # destination (user@host:/path); the SSH key's path (never a password).
+    deploy_target: str = ""
+    deploy_key: str = ""
 
     def __post_init__(self) -> None:
         validate(self)
@@ -108,6 +113,18 @@ def validate(settings: ShowSettings) -> None:
             "base_url",
             f"is {settings.base_url!r}.",
             "Use the public address of the published folder, e.g. https://example.org/podcast/",
+        )
+    if settings.deploy_target and not _DEPLOY.match(settings.deploy_target):
+        raise _field_error(
+            "deploy_target",
+            f"is {settings.deploy_target!r}.",
+            "Use an absolute folder (/media/usb/podcast) or user@host:/var/www/podcast.",
+        )
+    if settings.deploy_key and not Path(settings.deploy_key).is_absolute():
+        raise _field_error(
+            "deploy_key",
+            f"is {settings.deploy_key!r}.",
+            "Give the SSH private key's full path, e.g. /home/me/.ssh/podcast.",
         )
     if settings.owner_email and not _EMAIL.match(settings.owner_email):
         raise _field_error(

@@ -37,12 +37,13 @@ def _bad_character(text: str, allow_newlines: bool) -> str | None:
 
 
 def printable(text: str) -> str:
-    """*text* without control, invisible-format (zero-width, bidi) or unassigned characters:
-    the last filter before anything is written into a published or exported file."""
+    """*text* without control characters, invisible format characters (zero-width, bidi) or
+    lone surrogates: the last filter before anything is written into a published or exported
+    file. Characters this Python does not know yet (newer Unicode) are kept."""
     return "".join(
         " " if c == "\t" else c
         for c in text
-        if c == "\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+        if c == "\t" or unicodedata.category(c) not in ("Cc", "Cf", "Cs")
     )
 
 

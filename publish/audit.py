@@ -89,10 +89,14 @@ def audit(
     for path, digest in hashes.items():
         if path.suffix != ".mp3":
             continue
-        extra = sorted(set(tags.read_frames(path)) - set(tags.ALLOWED_FRAMES))
+        try:
+            extra = sorted(set(tags.read_frames(path)) - set(tags.ALLOWED_FRAMES))
+            loudness, peak = measured.get(digest) or ffmpeg.measure_loudness(path)
+        except PodcastError:
+            problems.append(f"{path.name} cannot be read as MP3 audio")
+            continue
         if extra:
             problems.append(f"{path.name} carries tags {', '.join(extra)}")
-        loudness, peak = measured.get(digest) or ffmpeg.measure_loudness(path)
         if abs(loudness - ffmpeg.LOUDNESS_TARGET_LUFS) > 1.0 or peak > -1.0:
             problems.append(f"{path.name} is at {loudness} LUFS / {peak} dBTP")
     # 6. The feed parses and its enclosures are exact.

@@ -4,6 +4,7 @@ chapter per extract, and transcripts and chapters shifted to episode time."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tempfile
@@ -21,7 +22,7 @@ from podcast.errors import PodcastError
 from podcast.fsutil import atomic_write_bytes, atomic_write_text, private_dir
 from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
-from publish import anonymise, loudness, redaction, tags
+from publish import anonymise, episodes, loudness, redaction, tags
 from publish.anonymise import RATE_HZ
 from publish.episodes import Episode
 from publish.voices import VoiceStore
@@ -86,6 +87,29 @@ def check_gate(ws: Workspace, episode: Episode, evidence: gate.Evidence | None =
     return items
 
 
+def prune_builds(ws: Workspace, episode_id: int | None = None, keep: tuple[Path, ...] = ()) -> int:
+    """Remove listening copies no longer referenced: every file of *episode_id*'s build folder
+    but *keep*, and the build folders of removed episodes. Returns how many files went."""
+    root = ws.root / "builds"
+    if not root.is_dir():
+        return 0
+    live = {f"episode-{e.id:04d}" for e in episodes.list_all(ws)}
+    removed = 0
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        stale = folder.name not in live
+        mine = episode_id is not None and folder.name == f"episode-{episode_id:04d}"
+        for path in folder.iterdir():
+            if path.is_file() and (stale or (mine and path not in keep)):
+                path.unlink()
+                removed += 1
+        if stale:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    return removed
+
+
 def _fade(samples: np.ndarray) -> np.ndarray:
     ramp = int(FADE_S * RATE_HZ)
     out = samples.copy()
@@ -93,12 +117,6 @@ def _fade(samples: np.ndarray) -> np.ndarray:
         out[:ramp] *= np.linspace(0, 1, ramp, dtype=np.float32)
         out[-ramp:] *= np.linspace(1, 0, ramp, dtype=np.float32)
     return out
-
-
-def _safe_title(title: str, phrases: list[str]) -> str:
-    words = title.split()
-    spans = redaction.find([(0.0, 0.0, w) for w in words], phrases)
-    return " ".join(redaction.redact_words(words, spans))
 
 
 def build(
@@ -141,7 +159,7 @@ def build(
             ChapterInfo(
                 position,
                 position + len(audio) / RATE_HZ,
-                _safe_title(item.extract.title, words_for_title),
+                redaction.redact_text(item.extract.title, words_for_title),
                 item.extract.id,
                 item.fingerprint,
             )

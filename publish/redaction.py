@@ -60,6 +60,13 @@ def redact_words(texts: Sequence[str], spans: Sequence[Span]) -> list[str]:
     return out
 
 
+def redact_text(text: str, phrases: Sequence[str]) -> str:
+    """A title or line with every sensitive phrase replaced by '[…]' (as it is published)."""
+    words = text.split()
+    spans = find([(0.0, 0.0, w) for w in words], phrases)
+    return " ".join(redact_words(words, spans))
+
+
 def bleep(
     samples: np.ndarray, rate_hz: int, windows: Sequence[tuple[float, float]], *, silence: bool = False
 ) -> np.ndarray:

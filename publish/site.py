@@ -11,6 +11,7 @@ in only after its audit passes.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import html
 import logging
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from consent import checkpoints, decisions, gate, participants
 from consent.decisions import ExtractStatus
+from podcast import settings
 from podcast.clock import now_iso
 from podcast.errors import InvalidInputError, PodcastError
 from podcast.fsutil import atomic_write_bytes, atomic_write_text, disk_space, sha256_file
@@ -338,6 +340,10 @@ def _write(
             )
         _swap(staging, target)
         publish_state.save(ws, new_state)
+        build.prune_builds(ws)  # listening copies of removed episodes
+        if base != show.base_url:
+            # Kept for the next publish (after a withdrawal, run as the guides say).
+            settings.save(dataclasses.replace(show, base_url=base), ws.settings_path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import soundfile as sf
 import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from consent import checkpoints, decisions, gate, participants, protection, receipt, review
+from consent import checkpoints, decisions, gate, participants, protection, receipt, review, sensitive
 from consent.decisions import ExtractStatus
 from consent.participants import Participant
 from consent.review import Answer, ExtractView, ReviewStopped
-from podcast import audio, sound
-from podcast.cli.common import PodcastGroup, SessionArg, console, err_console, escape, state
+from podcast import sound
+from podcast.cli.common import PodcastGroup, SessionArg, console, err_console, escape, progress_bar, state
 from podcast.errors import InvalidInputError
 from podcast.fsutil import atomic_write_text
+from podcast.models import default_data_dir
+from podcast.phrases import phrases
 from podcast.workspace import Workspace
-from sessions import extracts, sessions
+from sessions import extracts
+
+if TYPE_CHECKING:
+    from publish.anonymise import Rendering
 
 app = typer.Typer(
     cls=PodcastGroup,
@@ -49,61 +55,90 @@ _ANSWERS = {
 
 
 class RichPrompter:
-    """The review on screen: large and simple; questions can be read aloud as printed."""
+    """The review in the terminal: the protected audio and its published words for the room,
+    then each participant alone: her own screen in her language, her answer never echoed,
+    and the same "thank you" whatever she answered."""
 
-    def __init__(self, ws: Workspace, *, play: bool) -> None:
+    def __init__(self, ws: Workspace, *, play: bool, renderings: dict[int, Rendering]) -> None:
         self.ws = ws
         self.play = play
+        self.renderings = renderings
         self.out = console()
 
     def show(self, view: ExtractView, number: int, total: int) -> None:
-        lines = "\n".join(f"[bold]{escape(s)}[/]: {escape(t)}" for s, t in view.lines)
-        warning = (
-            "" if view.protected else "\n\n[yellow]Voices are not protected yet: this is the original.[/]"
+        self.out.clear()
+        rendering = self.renderings[view.extract_id]
+        # The words as they would be published: pseudonyms, hidden names as […].
+        lines = "\n".join(
+            f"[bold]{escape(line.speaker)}[/]: {escape(' '.join(w.text for w in line.words))}"
+            for line in rendering.lines
         )
+        warning = ""
         if view.disguised:
             names = ", ".join(escape(name) for name in view.disguised)
             warning += f"\n\n[yellow]Disguised, not revoiced: {names}.[/] {protection.DISGUISE_WARNING}"
         self.out.print(
             Panel(
                 f"{lines}{warning}",
-                title=f"[bold]Extract {number} of {total}: {escape(view.title)}[/]",
-                subtitle=f"{view.duration_s:.0f} seconds",
+                title=f"[bold]Extract {number} of {total}: {escape(self._title(view))}[/]",
+                subtitle=f"{rendering.duration_s:.0f} seconds",
                 padding=(1, 2),
             )
         )
         if self.play:
-            if view.rendering is not None:
-                samples, rate = sf.read(str(view.rendering), dtype="float32")
-            else:
-                extract = extracts.get(self.ws, view.extract_id)
-                take = next(
-                    t for t in sessions.get(self.ws, extract.session_id).takes if t.id == extract.take_id
-                )
-                original, rate = audio.read_range(
-                    self.ws.absolute(take.relpath), extract.start_s, extract.end_s
-                )
-                samples = original.mean(axis=1)
+            samples, rate = sf.read(str(rendering.path), dtype="float32")
             self.out.print("[cyan]♪ Listening…[/]")
             sound.play(samples, rate)
 
+    def _title(self, view: ExtractView) -> str:
+        from publish import redaction
+
+        session_id = extracts.get(self.ws, view.extract_id).session_id
+        return redaction.redact_text(view.title, [p.phrase for p in sensitive.list_for(self.ws, session_id)])
+
     def ask(self, person: Participant, view: ExtractView) -> Answer:
-        question = (
-            f"\n[bold reverse] {escape(person.pseudonym)} [/] — do you agree to broadcast this extract?\n"
-            "   [bold green]y[/] = YES      [bold red]n[/] = NO      [bold]l[/] = not yet"
+        t = phrases(participants.language_of(self.ws, person))
+        self.out.clear()
+        self.out.print(
+            Panel(
+                f"{escape(t['pass_to'])} [bold reverse] {escape(person.pseudonym)} [/]\n\n"
+                f"{escape(t['private'])}\n\n[bold]{escape(t['question'])}[/]\n{escape(t['keys'])}",
+                padding=(1, 2),
+            )
         )
-        self.out.print(question)
         while True:
             try:
-                reply = input("> ").strip().casefold()
+                reply = _read_hidden().strip().casefold()
             except EOFError:
                 raise ReviewStopped(
                     "The review stopped: no more answers could be read.",
                     hint="Answers given so far are saved. Run the review again to continue.",
                 ) from None
             if reply in _ANSWERS:
-                return _ANSWERS[reply]
-            self.out.print("Please answer y (yes), n (no) or l (not yet).")
+                break
+            self.out.print(escape(t["keys_again"]))
+        # The same screen whatever she answered.
+        self.out.clear()
+        self.out.print(Panel(f"{escape(t['thanks'])}\n{escape(t['give_back'])}", padding=(1, 2)))
+        return _ANSWERS[reply]
+
+
+def _read_hidden() -> str:
+    """A line from the keyboard, not shown on screen (a plain read when input is not a terminal)."""
+    if not sys.stdin.isatty():
+        return input()
+    import termios
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    quiet = list(saved)
+    quiet[3] &= ~termios.ECHO
+    try:
+        termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+        return input("> ")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        print()
 
 
 def consent_table(items: list[ExtractStatus], names: dict[str, str], detail: bool) -> Table:
@@ -146,12 +181,29 @@ def review_(
     extract: Annotated[list[int] | None, typer.Option("--extract", help="Only these extracts.")] = None,
 ) -> None:
     """Guide the group through each extract; every participant answers yes, no or not yet."""
-    ws = state(ctx).workspace()
+    from publish import anonymise  # heavy (audio, DSP): only when needed
+    from publish.voices import VoiceStore
+
+    app_state = state(ctx)
+    ws = app_state.workspace()
     lead = decisions.resolve_witness(ws, session_id, witness)
+    # The room hears what would be published: every extract is protected before any question.
+    with progress_bar(ctx, "Protecting the voices") as on_progress:
+        renderings = {
+            r.extract_id: r
+            for r in anonymise.render_session(
+                ws,
+                session_id,
+                voices=VoiceStore(default_data_dir()),
+                models=app_state.model_store(),
+                extract_ids=extract,
+                on_progress=on_progress,
+            )
+        }
     result = review.run(
         ws,
         session_id,
-        RichPrompter(ws, play=play),
+        RichPrompter(ws, play=play, renderings=renderings),
         witness=lead,
         method=method,
         language=language,

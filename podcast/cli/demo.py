@@ -73,6 +73,10 @@ def demo(
     out.print(f"Episode:   {escape(str(result.episode_audio))}")
     out.print(f"Receipt:   {escape(str(result.receipt))}")
     out.print(f"Preview it in a browser: podcast -w {escape(str(result.workspace))} serve")
+    out.print(
+        f"Next, the review room (the group listens, each one answers alone): "
+        f"podcast -w {escape(str(result.workspace))} room {result.session_id}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from podcast.cli import deploy
 from podcast.cli.common import PodcastGroup, console, err_console, escape, progress_bar, state
 from podcast.cli.render import hms
 from podcast.errors import InvalidInputError
@@ -103,6 +104,8 @@ def build_(ctx: typer.Context, episode_id: EpisodeArg, bitrate: BitrateOption = 
             bitrate_kbps=bitrate,
             on_progress=on_progress,
         )
+    # The listening copy replaces the previous one (an old cut may hold withdrawn words).
+    build.prune_builds(ws, item.id, keep=(built.audio, *built.files.values()))
     console().print(
         f"Built {escape(str(built.audio))}: {hms(built.duration_s)}, "
         f"{built.loudness_lufs:.1f} LUFS, true peak {built.true_peak_dbtp:.1f} dBTP, "
@@ -110,6 +113,13 @@ def build_(ctx: typer.Context, episode_id: EpisodeArg, bitrate: BitrateOption = 
     )
 
 
+publish_app = typer.Typer(
+    cls=PodcastGroup,
+    help="Write the published folder (feed, audio, transcripts, chapters, artwork, index.html).",
+)
+
+
+@publish_app.callback(invoke_without_command=True)
 def publish(
     ctx: typer.Context,
     base_url: Annotated[
@@ -120,8 +130,13 @@ def publish(
     ] = None,
     bitrate: BitrateOption = 96,
     check: Annotated[bool, typer.Option("--check", help="Only audit the published folder.")] = False,
+    then_deploy: Annotated[
+        bool, typer.Option("--deploy", help="Then send it to the show's host (podcast deploy).")
+    ] = False,
 ) -> None:
     """Write the published folder (feed, audio, transcripts, chapters, artwork, index.html)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from publish import site  # heavy (audio, feed, images): only when needed
 
     ws = state(ctx).workspace()
@@ -160,6 +175,8 @@ def publish(
     )
     if result.ledger_problem:
         raise typer.Exit(1)
+    if then_deploy:
+        deploy.run_deploy(ctx, ws)
 
 
 def serve(
@@ -185,5 +202,6 @@ def serve(
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="episode")
-    root.command("publish")(publish)
+    deploy.register(root, publish_app)
+    root.add_typer(publish_app, name="publish")
     root.command("serve")(serve)

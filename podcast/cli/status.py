@@ -15,6 +15,19 @@ def status(ctx: typer.Context) -> None:
     view = overview(ws)
     out = console()
     out.print(overview_table(view))
+    if view.published:
+        shown = view.published
+        out.print("[bold]Published:[/]")
+        if shown.deployed:
+            out.print(
+                f"  Live at {escape(shown.target or 'the last target')}: "
+                f"{shown.live_files} file(s), sent {shown.deployed}."
+            )
+        else:
+            out.print(f"  Nothing sent yet to {escape(shown.target)}.")
+        out.print(f"  Next 'podcast deploy': {shown.to_send} file(s) to send, {shown.to_delete} to delete.")
+        for extract_id in shown.live_not_cleared:
+            out.print(f"  [bold red]Extract {extract_id} is live but no longer cleared.[/]")
     if view.blockers:
         out.print("[bold]Before publishing:[/]")
         for blocker in view.blockers:

@@ -24,15 +24,15 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from consent import decisions, participants, protection, review
+from consent import decisions, participants, protection, review, sensitive
 from consent.decisions import ExtractStatus
 from consent.participants import Participant
 from podcast.errors import NotFoundError, PodcastError
 from podcast.models import ModelStore
-from podcast.room import security
-from podcast.room.phrases import COLOURS, SYMBOLS, phrases
+from podcast.phrases import COLOURS, SYMBOLS, phrases
+from podcast.room import prompts, security
 from podcast.workspace import Workspace
-from publish import anonymise
+from publish import anonymise, redaction
 from publish.voices import VoiceStore
 from sessions import extracts, sessions
 
@@ -98,6 +98,12 @@ def _turn(request: Request, ws: Workspace) -> Turn:
     return Turn(session_id, status, index, people)
 
 
+def _title(ws: Workspace, status: ExtractStatus) -> str:
+    """The extract's title as it would be published (sensitive words as […])."""
+    hidden = [p.phrase for p in sensitive.list_for(ws, status.extract.session_id)]
+    return redaction.redact_text(status.extract.title, hidden)
+
+
 def _status(ws: Workspace, session_id: int, extract_id: int) -> ExtractStatus:
     extract = extracts.get(ws, extract_id)
     if extract.session_id != session_id:
@@ -130,7 +136,7 @@ def create_app(config: RoomConfig) -> Security:
         with _workspace(config) as ws:
             session = sessions.get(ws, session_id)
             items = [
-                {"id": s.extract.id, "title": s.extract.title, "state": review.group_state(s)}
+                {"id": s.extract.id, "title": _title(ws, s), "state": review.group_state(s)}
                 for s in decisions.session_status(ws, session_id)
             ]
             return page("group.html", show_language(ws), session=session, items=items)
@@ -146,6 +152,7 @@ def create_app(config: RoomConfig) -> Security:
                     "preparing.html",
                     show_language(ws),
                     session_id=session_id,
+                    title=_title(ws, status),
                     extract=status.extract,
                     progress=progress,
                 )
@@ -158,6 +165,7 @@ def create_app(config: RoomConfig) -> Security:
                 "together.html",
                 show_language(ws),
                 session_id=session_id,
+                title=_title(ws, status),
                 extract=status.extract,
                 lines=lines,
                 people=people,
@@ -244,6 +252,16 @@ def create_app(config: RoomConfig) -> Security:
                 person=_person_view(turn.index, turn.person, ws),
             )
 
+    def prompt(request: Request) -> Response:
+        language, key = request.path_params["language"], request.path_params["key"]
+        if language not in ("en", "fr"):
+            return Response(status_code=404)
+        try:
+            data = prompts.prompt_wav(config.voices, language, key)
+        except KeyError:
+            return Response(status_code=404)
+        return Response(data, media_type="audio/wav")
+
     routes = [
         Route("/", home),
         Route("/session/{session:int}", group),
@@ -254,6 +272,7 @@ def create_app(config: RoomConfig) -> Security:
         Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}", record, methods=["POST"]),
         Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}/more", more),
         Route("/session/{session:int}/extract/{extract:int}/thanks/{n:int}", thanks),
+        Route("/prompt/{language}/{key}", prompt),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

@@ -202,6 +202,7 @@ def test_demo_imports_and_transcribes_a_four_voice_session(tmp_path: Path, model
     assert "languages: en, fr" in result.output
     assert "cleared" in result.output and "blocked" in result.output
     assert "Consent ledger: intact (8 entries" in result.output
+    assert "room 1" in result.output, "the demo names the review room as the next step"
     feed_text = (tmp_path / "demo" / "publish" / "feed.xml").read_text()
     assert feed_text.count("<item>") == 1 and "Finding work" in feed_text
     assert (tmp_path / "demo" / "consent" / "receipt-session-1.html").exists()

@@ -9,7 +9,14 @@ from typer.testing import CliRunner
 
 from consent import checkpoints
 from podcast.cli import app
+from podcast.models import ModelStore
 from podcast.workspace import Workspace
+
+
+@pytest.fixture(autouse=True)
+def reviewed(ws: Workspace, sid: int) -> None:
+    """A corrected transcript: revoiced extracts can be rendered before the review asks."""
+    ws.conn.execute("UPDATE transcripts SET reviewed_at = 'now'")
 
 
 def run(runner: CliRunner, ws: Workspace, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
@@ -33,7 +40,10 @@ def test_extracts_redactions_review_status_verify_receipt(
 
     review = run(runner, ws, "consent", "review", str(sid), "--no-play", input="y\nmaybe\ny\nn\ny\n")
     assert review.exit_code == 0, review.output
-    assert "Please answer" in review.output
+    assert "Please type y (yes)" in review.output
+    assert "Thank you. Your answer is saved." in review.output
+    # Never an answer on screen: the typed letters are not echoed, nothing names the reply.
+    assert "Recorded" not in review.output
     assert "4 answer(s) recorded" in review.output
     status = run(runner, ws, "consent", "status").output
     assert "cleared" in status and "blocked" in status
@@ -102,3 +112,23 @@ def test_verify_reports_tampering_and_torn_tails(runner: CliRunner, ws: Workspac
 def test_errors_have_hints(runner: CliRunner, ws: Workspace, sid: int, args: list[str]) -> None:
     result = run(runner, ws, *args)
     assert result.exit_code == 1 and "Hint:" in result.output, result.output
+
+
+@pytest.mark.slow
+def test_the_terminal_review_speaks_her_language_and_shows_what_would_be_published(
+    ws: Workspace, sid: int, model_store: ModelStore
+) -> None:
+    runner = CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "PODCAST_DATA_DIR": str(model_store.data_dir)})
+    assert run(runner, ws, "participant", "set", "Blessing", "--language", "fr").exit_code == 0
+    assert run(runner, ws, "extract", "add", str(sid), "--find", "arrived in Paris").exit_code == 0
+    assert run(runner, ws, "redact", "add", "--session", str(sid), "Paris").exit_code == 0
+    result = run(runner, ws, "consent", "review", str(sid), "--no-play", input="y\no\n")
+    assert result.exit_code == 0, result.output
+    assert "Blessing: I arrived in […] three years ago" in result.output, "redacted as published"
+    review_screens = result.output.split("┏")[0]  # before the facilitator's summary table
+    assert "Paris" not in review_screens
+    assert "Donnez l'ordinateur à" in result.output and "Tapez o pour OUI" in result.output  # Blessing
+    assert "Please give the laptop to" in result.output  # Amara, in the show's language
+    entries = checkpoints.ledger(ws).entries()
+    assert [(e.event, e.language) for e in entries] == [("grant", "en"), ("grant", "fr")]
+    assert all(e.method == "in_room" for e in entries)

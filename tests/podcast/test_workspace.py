@@ -104,5 +104,6 @@ def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     conn = db.connect(tmp_path / "s.db")
     with pytest.raises(sqlite3.IntegrityError), db.transaction(conn):
         conn.execute("INSERT INTO participants (id, pseudonym, created_at) VALUES ('p-1', 'A', 'now')")
-        conn.execute("INSERT INTO participants (id, pseudonym, created_at) VALUES ('p-2', 'a', 'now')")  # NOCASE unique
+        # NOCASE unique: the second pseudonym differs only by case.
+        conn.execute("INSERT INTO participants (id, pseudonym, created_at) VALUES ('p-2', 'a', 'now')")
     assert conn.execute("SELECT count(*) FROM participants").fetchone()[0] == 0

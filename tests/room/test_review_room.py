@@ -304,3 +304,31 @@ def test_pages_and_audio_carry_strict_headers(room: Room) -> None:
     )
     assert status == 206 and len(body) == 100 and body.startswith(b"RIFF")
     assert headers["cache-control"] == "no-store"
+
+
+def test_an_extract_not_yet_protected_is_prepared_first(room: Room, browser) -> None:  # type: ignore[no-untyped-def]
+    fresh = extracts.add(room.ws, room.session_id, find="welcome everybody")
+    page = browser.new_page()
+    page.goto(room.entry)
+    page.goto(f"{room.base}/session/{room.session_id}/extract/{fresh.id}")
+    assert "Preparing the protected voices" in page.content()
+    page.wait_for_selector("audio#extract-audio", timeout=60_000)  # the page refreshes itself
+    assert decisions.status(room.ws, fresh).content.rendered
+    assert "Welcome everybody" in page.content()
+
+
+def test_fixed_phrases_can_be_read_aloud_in_her_language(room: Room, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    page.goto(room.entry)
+    page.goto(f"{room.base}/session/{room.session_id}/extract/{room.extract_ids[0]}/ask/1")  # Blessing, fr
+    button = page.locator("button.read-aloud[data-play-src='/prompt/fr/question']")
+    assert button.get_attribute("aria-label", timeout=5000).startswith("Lire à voix haute")
+    with page.expect_response(lambda r: r.url.endswith("/prompt/fr/question"), timeout=60_000) as spoken:
+        button.click()
+    response = spoken.value
+    assert response.status == 200 and response.headers["content-type"] == "audio/wav"
+    wav = response.body()
+    assert wav[:4] == b"RIFF" and len(wav) > 20_000  # more than half a second of speech
+    english = page.request.get(f"{room.base}/prompt/en/yes")
+    assert english.status == 200 and english.body()[:4] == b"RIFF"
+    assert page.request.get(f"{room.base}/prompt/en/not-a-phrase").status == 404

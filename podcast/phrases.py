@@ -1,7 +1,8 @@
-"""Every fixed phrase of the room, in each language it speaks, declared once.
+"""Every fixed phrase a participant or the group is shown, in each language, declared once.
 
-Participant screens speak *her* language; the facilitator's screens speak the show's. Pidgin
-speakers choose English or French (`podcast participant set NAME --language en`).
+Both front ends use them: the review room's screens and the terminal review. Participant
+screens speak *her* language; the facilitator's screens speak the show's. Pidgin speakers
+choose English or French (`podcast participant set NAME --language en`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "changed": "This extract changed since it was played. Listen to it again together.",
         "play_phrase": "Read aloud",
         "no_extracts": "This session has no extract yet.",
+        "keys": "Type y for YES, n for NO, l for NOT YET, then Enter.",
+        "keys_again": "Please type y (yes), n (no) or l (not yet), then Enter.",
+        "press_enter": "When {name} has the laptop, press Enter.",
         "more_revoice": (
             "In our tests, a voice-recognition program could not tell your synthetic voice from "
             "anyone else's (it was right 50 % of the time, like tossing a coin)."
@@ -83,6 +87,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "changed": "Cet extrait a changé depuis l'écoute. Réécoutez-le ensemble.",
         "play_phrase": "Lire à voix haute",
         "no_extracts": "Cette séance n'a pas encore d'extrait.",
+        "keys": "Tapez o pour OUI, n pour NON, p pour PAS ENCORE, puis Entrée.",
+        "keys_again": "Tapez o (oui), n (non) ou p (pas encore), puis Entrée.",
+        "press_enter": "Quand {name} a l'ordinateur, appuyez sur Entrée.",
         "more_revoice": (
             "Dans nos essais, un programme de reconnaissance vocale n'a pas su distinguer votre "
             "voix d'ordinateur de celle d'une autre personne (il avait raison une fois sur deux, "
