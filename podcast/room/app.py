@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,29 +183,25 @@ def create_app(config: RoomConfig) -> Security:
         # Range requests are served by FileResponse; the guard adds Cache-Control: no-store.
         return FileResponse(path, media_type="audio/wav")
 
-    def pass_to(request: Request) -> Response:
-        with _workspace(config) as ws:
-            turn = _turn(request, ws)
-            return page(
-                "pass.html",
-                turn.language(ws),
-                session_id=turn.session_id,
-                extract=turn.status.extract,
-                person=_person_view(turn.index, turn.person, ws),
-                last=turn.index == len(turn.people) - 1,
-            )
+    def her_screen(template: str) -> Callable[[Request], Response]:
+        """A screen of one person's turn, in her language (pass, ask, more, thanks)."""
 
-    def ask(request: Request) -> Response:
-        with _workspace(config) as ws:
-            turn = _turn(request, ws)
-            return page(
-                "ask.html",
-                turn.language(ws),
-                session_id=turn.session_id,
-                extract=turn.status.extract,
-                person=_person_view(turn.index, turn.person, ws),
-                heard=turn.status.fingerprint,
-            )
+        def screen(request: Request) -> Response:
+            with _workspace(config) as ws:
+                turn = _turn(request, ws)
+                last = turn.index == len(turn.people) - 1
+                return page(
+                    template,
+                    turn.language(ws),
+                    session_id=turn.session_id,
+                    extract=turn.status.extract,
+                    person=_person_view(turn.index, turn.person, ws),
+                    heard=turn.status.fingerprint,
+                    last=last,
+                    following=None if last else turn.index + 1,
+                )
+
+        return screen
 
     async def record(request: Request) -> Response:
         form = await request.form()
@@ -229,29 +225,6 @@ def create_app(config: RoomConfig) -> Security:
         # The same next screen whatever she answered; her answer is in no address.
         return RedirectResponse(f"{where}/thanks/{turn.index}", status_code=303)
 
-    def thanks(request: Request) -> Response:
-        with _workspace(config) as ws:
-            turn = _turn(request, ws)
-            following = turn.index + 1 if turn.index + 1 < len(turn.people) else None
-            return page(
-                "thanks.html",
-                turn.language(ws),
-                session_id=turn.session_id,
-                extract=turn.status.extract,
-                following=following,
-            )
-
-    def more(request: Request) -> Response:
-        with _workspace(config) as ws:
-            turn = _turn(request, ws)
-            return page(
-                "more.html",
-                turn.language(ws),
-                session_id=turn.session_id,
-                extract=turn.status.extract,
-                person=_person_view(turn.index, turn.person, ws),
-            )
-
     def prompt(request: Request) -> Response:
         language, key = request.path_params["language"], request.path_params["key"]
         if language not in ("en", "fr"):
@@ -267,11 +240,11 @@ def create_app(config: RoomConfig) -> Security:
         Route("/session/{session:int}", group),
         Route("/session/{session:int}/extract/{extract:int}", together),
         Route("/session/{session:int}/extract/{extract:int}/audio", audio),
-        Route("/session/{session:int}/extract/{extract:int}/pass/{n:int}", pass_to),
-        Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}", ask),
+        Route("/session/{session:int}/extract/{extract:int}/pass/{n:int}", her_screen("pass.html")),
+        Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}", her_screen("ask.html")),
         Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}", record, methods=["POST"]),
-        Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}/more", more),
-        Route("/session/{session:int}/extract/{extract:int}/thanks/{n:int}", thanks),
+        Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}/more", her_screen("more.html")),
+        Route("/session/{session:int}/extract/{extract:int}/thanks/{n:int}", her_screen("thanks.html")),
         Route("/prompt/{language}/{key}", prompt),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

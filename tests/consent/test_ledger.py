@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +21,24 @@ from podcast.workspace import Workspace
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _fill(ledger: Ledger, count: int) -> None:
+def _decisions(count: int) -> Iterator[dict[str, object]]:
     for i in range(count):
-        ledger.append(
-            event=("grant", "refuse", "defer", "withdraw")[i % 4],
-            participant=f"p-{i % 3:012x}",
-            session=1,
-            extract=1 + i % 2,
-            fingerprint=f"{i:064x}",
-            witness="p-facilitator0",
-            method="in_room",
-            language="fr",
-        )
+        yield {
+            "event": ("grant", "refuse", "defer", "withdraw")[i % 4],
+            "participant": f"p-{i % 3:012x}",
+            "session": 1,
+            "extract": 1 + i % 2,
+            "fingerprint": f"{i:064x}",
+            "witness": "p-facilitator0",
+            "method": "in_room",
+            "language": "fr",
+        }
+
+
+def _fill(ledger: Ledger, count: int) -> None:
+    """Entries appended to the bare ledger (no checkpoint: as a crash or a forger leaves them)."""
+    for fields in _decisions(count):
+        ledger.append(**fields)  # type: ignore[arg-type]
 
 
 def test_entries_are_chained_and_verify(tmp_path: Path) -> None:
@@ -84,18 +91,8 @@ def test_reordered_duplicated_inserted_and_deleted_entries_are_detected(tmp_path
 
 def _record(ws: Workspace, count: int) -> None:
     """Decisions written the way every command writes them: appended and signed in one step."""
-    for i in range(count):
-        checkpoints.record(
-            ws,
-            event=("grant", "refuse", "defer", "withdraw")[i % 4],
-            participant=f"p-{i % 3:012x}",
-            session=1,
-            extract=1 + i % 2,
-            fingerprint=f"{i:064x}",
-            witness="p-facilitator0",
-            method="in_room",
-            language="fr",
-        )
+    for fields in _decisions(count):
+        checkpoints.record(ws, **fields)  # type: ignore[arg-type]
 
 
 def test_every_decision_gets_a_checkpoint_of_its_own(ws: Workspace) -> None:
