@@ -197,8 +197,10 @@ def run_demo(
             owner_email="podcasts@example.org",
         ),
     )
-    for name, _, _ in DEMO_VOICES:
+    for name, voice, _ in DEMO_VOICES:
         participants.add(ws, name)
+        if voice.startswith("fr"):
+            participants.set_language(ws, name, "fr")  # the room asks her in French
     facilitator = participants.add(ws, "Facilitator")
     session = sessions.create(
         ws,
@@ -247,7 +249,6 @@ def run_demo(
         _DemoAnswers(refused_id, refuser="Blessing"),
         witness=facilitator,
         method="in_room",
-        language="en",
     )
     step("Building the episode from the cleared extract and publishing the feed")
     episode = episodes.create(

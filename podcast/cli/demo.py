@@ -75,7 +75,8 @@ def demo(
     out.print(f"Preview it in a browser: podcast -w {escape(str(result.workspace))} serve")
     out.print(
         f"Next, the review room (the group listens, each one answers alone): "
-        f"podcast -w {escape(str(result.workspace))} room {result.session_id}"
+        f"podcast -w {escape(str(result.workspace))} room {result.session_id}",
+        soft_wrap=True,
     )
 
 

@@ -47,7 +47,8 @@ def room(
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
     )
-    console().print(f"The room is open at {escape(url)}")
+    # One unbroken line, so that the address can be copied whatever the terminal's width.
+    console().print(f"The room is open at {escape(url)}", soft_wrap=True)
     console().print("Only this computer can open it. Press Ctrl-C to close it.")
     if browser:
         _open(url)
