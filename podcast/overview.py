@@ -91,7 +91,8 @@ def overview(ws: Workspace) -> Overview:
             blockers.append(f"Session {session.id} is not transcribed (podcast transcribe {session.id}).")
         elif summaries[-1].transcript == "done":
             blockers.append(
-                f"Session {session.id}'s transcript is not reviewed (podcast transcript edit {session.id})."
+                f"Session {session.id}'s transcript is not reviewed (podcast transcript edit {session.id}, "
+                f"then podcast transcript review {session.id})."
             )
         if recover:
             blockers.append(

@@ -130,7 +130,8 @@ def render(
         raise InvalidInputError(
             f"Session {extract.session_id}'s transcript is not reviewed: a synthetic voice would read "
             "uncorrected words.",
-            hint=f"Correct it first: podcast transcript edit {extract.session_id}",
+            hint=f"Correct it (podcast transcript edit {extract.session_id}), then mark it reviewed "
+            f"(podcast transcript review {extract.session_id}).",
         )
     phrases = [p.phrase for p in sensitive.list_for(ws, extract.session_id)]
     names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}

@@ -212,7 +212,8 @@ class Rsync:
 
 
 def _explain(stderr: str, code: int, what: str, target: Target) -> DeployError:
-    text = stderr.strip().splitlines()
+    # sshd's note about a login without a home folder is noise, not the cause.
+    text = [line for line in stderr.strip().splitlines() if not line.startswith("Could not chdir to home")]
     last = text[-1] if text else f"rsync exit code {code}"
     lowered = stderr.lower()
     if "remote host identification has changed" in lowered or "host key verification failed" in lowered:
@@ -239,6 +240,13 @@ def _explain(stderr: str, code: int, what: str, target: Target) -> DeployError:
         return DeployError(
             f"{what}: cannot reach {target.host}:{target.port} ({last}).",
             hint="Check the network and the address in podcast.toml (deploy_target). Nothing was changed.",
+        )
+    if code in (11, 12, 23) and "sending" in what.lower():
+        # rsync's "file I/O error" / "protocol stream" / "partial transfer" while storing: the
+        # receiving side failed to write (its own message about the disk can get lost).
+        return DeployError(
+            f"{what}: the host could not store the files (is its disk full? {last}).",
+            hint="Check free space on the host, then run 'podcast deploy' again. The live feed is unchanged.",
         )
     return DeployError(f"{what} failed: {last}", hint="See the message above; nothing was deleted.")
 

@@ -197,13 +197,16 @@ class EditResult:
     utterances_changed: int
     words_changed: int
     speakers_changed: int
+    lines_deleted: int = 0
 
 
 def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
-    """Apply an edited text form: words re-aligned to the old timings, speakers reassigned.
+    """Apply an edited text form: words re-aligned to the old timings, speakers reassigned,
+    and a line taken out of the form deleted (as it looks).
 
-    The transcript is then marked reviewed. Raises InvalidInputError (changing nothing) for
-    a line that cannot be read, an unknown key or an unknown speaker.
+    Saving is not reviewing: `mark_reviewed` is a separate, explicit step. Raises
+    InvalidInputError (changing nothing) for a line that cannot be read, an unknown key, an
+    unknown speaker, a control character, or a form with no line left at all.
     """
     transcript = require_transcript(ws, session_id)
     session = sessions.get(ws, session_id)
@@ -234,8 +237,17 @@ def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
             )
         words = check_line_text(match["text"], where=f"Line {number}").split()
         edits.append((utterance, speaker_id, words))
+    if not edits and by_key:
+        raise InvalidInputError(
+            "The edited transcript has no line left; nothing changed.",
+            hint="To remove a line, delete that line only; to stop, quit the editor without saving.",
+        )
+    kept = {utterance.key for utterance, _speaker, _words in edits}
+    deleted = [u for key, u in by_key.items() if key not in kept]
     changed = words_changed = speakers_changed = 0
     with transaction(ws.conn):
+        for utterance in deleted:
+            words_changed += _replace_words(ws, utterance, [], utterance.speaker_id)
         for utterance, speaker_id, new_words in edits:
             old_words = [w.text for w in utterance.words]
             text_changed = new_words != old_words
@@ -251,13 +263,21 @@ def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
                     "UPDATE words SET participant_id = ? WHERE id = ?",
                     [(speaker_id, w.id) for w in utterance.words],
                 )
-        ws.conn.execute(
-            "UPDATE transcripts SET reviewed_at = ? "
-            "WHERE take_id IN (SELECT id FROM takes WHERE session_id = ?)",
-            (now_iso(), session_id),
-        )
-    log.info("session %d: transcript reviewed (%d utterances changed)", session_id, changed)
-    return EditResult(changed, words_changed, speakers_changed)
+    log.info(
+        "session %d: transcript edited (%d lines changed, %d deleted)", session_id, changed, len(deleted)
+    )
+    return EditResult(changed, words_changed, speakers_changed, len(deleted))
+
+
+def mark_reviewed(ws: Workspace, session_id: int) -> None:
+    """Record that a person listened to the whole transcript and corrected it (what allows a
+    synthetic voice to read it). Never implied by saving an edit."""
+    require_transcript(ws, session_id)
+    ws.conn.execute(
+        "UPDATE transcripts SET reviewed_at = ? WHERE take_id IN (SELECT id FROM takes WHERE session_id = ?)",
+        (now_iso(), session_id),
+    )
+    log.info("session %d: transcript marked reviewed", session_id)
 
 
 def realign(old: list[Word], new_texts: list[str]) -> list[tuple[float, float, str, float]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -107,39 +109,88 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
     out.print(table)
 
 
+EDITORS = ("editor", "nano", "vi")
+
+
+def _editor() -> list[str]:
+    """$VISUAL, $EDITOR, then the first of editor, nano, vi that is installed."""
+    chosen = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    if chosen:
+        return shlex.split(chosen)
+    for name in EDITORS:
+        found = shutil.which(name)
+        if found:
+            return [found]
+    raise InvalidInputError(
+        "No text editor was found (tried $VISUAL, $EDITOR, " + ", ".join(EDITORS) + ").",
+        hint="Install one (apt-get install nano) or set EDITOR, e.g. EDITOR=nano.",
+    )
+
+
+def _open_editor(command: list[str], path: Path) -> str:
+    try:
+        code = subprocess.run([*command, str(path)], check=False).returncode
+    except FileNotFoundError:
+        raise InvalidInputError(
+            f"The editor {command[0]!r} was not found.",
+            hint="Set EDITOR to an installed editor, e.g. EDITOR=nano.",
+        ) from None
+    if code != 0:
+        raise InvalidInputError(
+            f"The editor exited with code {code}; nothing changed.",
+            hint="Save and quit normally to apply your corrections.",
+        )
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"The edited transcript is not valid UTF-8 (line {line}); nothing changed.",
+            hint="Save it as UTF-8 in your editor (nano, gedit and vi do by default).",
+        ) from None
+
+
 @app.command("edit")
 def edit(ctx: typer.Context, session_id: SessionArg) -> None:
-    """Correct words and speakers in $EDITOR; timings are kept and it is marked reviewed."""
+    """Correct words and speakers in a text editor; timings are kept. Delete a line to remove it."""
     ws = state(ctx).workspace()
     text = transcripts.render_for_edit(transcripts.require_transcript(ws, session_id))
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "nano"
+    command = _editor()
     with tempfile.TemporaryDirectory(dir=ws.tmp_dir) as tmp:
         path = Path(tmp) / f"session-{session_id}-transcript.txt"
         path.write_text(text, encoding="utf-8")
-        try:
-            code = subprocess.run([*shlex.split(editor), str(path)], check=False).returncode
-        except FileNotFoundError:
-            raise InvalidInputError(
-                f"The editor {editor!r} was not found.", hint="Set EDITOR, e.g. EDITOR=nano"
-            ) from None
-        if code != 0:
-            raise InvalidInputError(
-                f"The editor exited with code {code}; nothing changed.",
-                hint="Save and quit normally to apply your corrections.",
-            )
-        try:
-            edited = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = path.read_bytes()[: exc.start].count(b"\n") + 1
-            raise InvalidInputError(
-                f"The edited transcript is not valid UTF-8 (line {line}); nothing changed.",
-                hint="Save it as UTF-8 in your editor (nano, gedit and vi do by default).",
-            ) from None
-    result = transcripts.apply_edit(ws, session_id, edited)
+        while True:
+            before = path.read_bytes()
+            edited = _open_editor(command, path)
+            try:
+                result = transcripts.apply_edit(ws, session_id, edited)
+                break
+            except InvalidInputError as exc:
+                if path.read_bytes() == before or not sys.stdin.isatty():
+                    raise  # nothing was changed since the error was shown, or nobody to ask
+                # As git commit does: the error at the top, her text kept, the editor again.
+                kept = "\n".join(line for line in edited.splitlines() if not line.startswith("# ERROR"))
+                note = f"# ERROR: {exc.message}\n# ERROR: {exc.hint or ''}\n"
+                path.write_text(note + kept + "\n", encoding="utf-8")
+    deleted = f", {result.lines_deleted} line(s) deleted" if result.lines_deleted else ""
     console().print(
         f"Saved: {result.utterances_changed} line(s) changed, {result.words_changed} word(s), "
-        f"{result.speakers_changed} speaker(s). The transcript is marked reviewed."
+        f"{result.speakers_changed} speaker(s){deleted}."
     )
+    if not transcripts.load(ws, session_id).reviewed:
+        console().print(
+            f"When you have listened to all of it: podcast transcript review {session_id} "
+            "(needed before a synthetic voice reads it)."
+        )
+
+
+@app.command("review")
+def review(ctx: typer.Context, session_id: SessionArg) -> None:
+    """Mark the transcript reviewed: a person listened to all of it and corrected it."""
+    ws = state(ctx).workspace()
+    transcripts.mark_reviewed(ws, session_id)
+    console().print(f"Session {session_id}'s transcript is marked reviewed.")
 
 
 @app.command("export")

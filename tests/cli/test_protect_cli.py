@@ -34,7 +34,9 @@ def test_protect_render_and_review_protected_audio(cli: CliRunner, ws: Workspace
     refused = run(cli, ws, "anonymise", "session", str(sid))
     assert refused.exit_code == 1 and "not reviewed" in refused.output  # Amara is revoiced
     editor_ok = cli.invoke(app, ["-w", str(ws.root), "transcript", "edit", str(sid)], env={"EDITOR": "true"})
-    assert editor_ok.exit_code == 0
+    assert editor_ok.exit_code == 0 and "transcript review" in editor_ok.output
+    assert run(cli, ws, "anonymise", "session", str(sid)).exit_code == 1, "saving unchanged is not reviewing"
+    assert run(cli, ws, "transcript", "review", str(sid)).exit_code == 0
     rendered = run(cli, ws, "anonymise", "session", str(sid))
     assert rendered.exit_code == 0, rendered.output
     assert "Blessing: disguise" in rendered.output and "Amara: revoice" in rendered.output

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from podcast.cli import app
 from podcast.models import ModelStore
 from podcast.workspace import Workspace
+from sessions import transcripts
 
 
 @pytest.fixture
@@ -36,7 +37,9 @@ def test_edit_through_the_editor(cli: CliRunner, ws: Workspace, sid: int, tmp_pa
         app, ["-w", str(ws.root), "transcript", "edit", str(sid)], env={"EDITOR": str(editor)}
     )
     assert result.exit_code == 0, result.output
-    assert "marked reviewed" in result.output
+    assert "podcast transcript review" in result.output, "saving is not reviewing; it says what is"
+    reviewed = cli.invoke(app, ["-w", str(ws.root), "transcript", "review", str(sid)])
+    assert reviewed.exit_code == 0 and "marked reviewed" in reviewed.output
     assert "four years" in cli.invoke(app, ["-w", str(ws.root), "transcript", "show", str(sid)]).output
 
 
@@ -63,3 +66,68 @@ def test_transcribe_without_audio_says_what_to_do(cli: CliRunner, ws: Workspace)
     session = sessions.create(ws, "Empty", ["Amara"])
     result = cli.invoke(app, ["-w", str(ws.root), "transcribe", str(session.id)])
     assert result.exit_code == 1 and "session import" in result.output
+
+
+def test_an_edit_with_a_mistake_reopens_the_editor_with_the_error_and_the_text_kept(
+    ws: Workspace, sid: int, tmp_path: Path, model_store: ModelStore
+) -> None:
+    """In a terminal (a pseudo-terminal here), as git commit does."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    seen = tmp_path / "seen"
+    editor = tmp_path / "editor.py"
+    editor.write_text(
+        "import sys, pathlib\n"
+        "path = pathlib.Path(sys.argv[1]); seen = pathlib.Path(sys.argv[0]).with_name('seen')\n"
+        "rounds = seen.read_text().count('round') if seen.exists() else 0\n"
+        "text = path.read_text()\n"
+        "with seen.open('a') as log: log.write('round\\n' + text)\n"
+        "if rounds == 0:\n"
+        "    text = text.replace('three years', 'four years').replace('] Blessing:', '] Ghost:')\n"
+        "else:\n"
+        "    text = text.replace('] Ghost:', '] Blessing:')\n"
+        "path.write_text(text)\n"
+    )
+    primary, secondary = pty.openpty()
+    env = {
+        **os.environ,
+        "EDITOR": f"{sys.executable} {editor}",
+        "PODCAST_DATA_DIR": str(model_store.data_dir),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "podcast", "-w", str(ws.root), "transcript", "edit", str(sid)],
+        stdin=secondary,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    os.close(primary)
+    os.close(secondary)
+    assert done.returncode == 0, done.stderr
+    second_round = seen.read_text().split("round\n")[2]
+    assert second_round.startswith("# ERROR: Line ") and "'Ghost' is not a participant" in second_round
+    assert "four years" in second_round, "her corrections are kept"
+    text = transcripts.render_for_edit(transcripts.load(ws, sid))
+    assert "four years" in text and "] Blessing:" in text
+
+
+def test_without_editor_variables_the_usual_editors_are_tried(
+    ws: Workspace, sid: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podcast.cli import transcribe as cli_transcribe
+
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.delenv("EDITOR", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # none of editor, nano, vi here
+    runner = CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1"})
+    result = runner.invoke(app, ["-w", str(ws.root), "transcript", "edit", str(sid)])
+    assert result.exit_code == 1 and "editor, nano, vi" in result.output and "Hint:" in result.output
+    fake = tmp_path / "nano"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    assert cli_transcribe._editor() == [str(fake)]

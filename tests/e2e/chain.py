@@ -97,6 +97,7 @@ if recorder.returncode != 0:
 steps["record"] = time.monotonic() - started
 podcast("transcribe", "1")
 podcast("transcript", "edit", "1", env={**os.environ, "EDITOR": "true"})
+podcast("transcript", "review", "1")
 podcast("extract", "add", "1", "--find", "finding work", "--title", "Work")
 podcast("extract", "add", "1", "--find", "braiding", "--title", "Business")
 podcast("participant", "protect", "Chidinma", "disguise")

@@ -18,7 +18,7 @@ def test_load_gives_utterances_with_pseudonyms_and_flags(ws: Workspace, sid: int
     assert flagged == ["Paris"]
 
 
-def test_edit_corrects_words_keeps_timings_and_marks_reviewed(ws: Workspace, sid: int) -> None:
+def test_edit_corrects_words_and_keeps_timings_but_reviewing_is_explicit(ws: Workspace, sid: int) -> None:
     text = transcripts.render_for_edit(transcripts.load(ws, sid))
     text = text.replace("three years ago", "four years ago").replace(
         "Thank you Blessing", "Thank you so much Blessing"
@@ -26,7 +26,7 @@ def test_edit_corrects_words_keeps_timings_and_marks_reviewed(ws: Workspace, sid
     result = transcripts.apply_edit(ws, sid, text)
     assert (result.utterances_changed, result.speakers_changed) == (2, 0)
     after = transcripts.load(ws, sid)
-    assert after.reviewed
+    assert not after.reviewed, "saving is not reviewing"
     blessing = after.utterances[1]
     assert blessing.text == "I arrived in Paris four years ago"
     assert [w.start_s for w in blessing.words] == pytest.approx([3.0 + 0.4 * i for i in range(7)])
@@ -92,3 +92,27 @@ def test_untranscribed_session_cannot_be_edited_or_exported(ws: Workspace, sid: 
     other = sessions.create(ws, "Empty", ["Amara"])
     with pytest.raises(InvalidInputError, match="not fully transcribed"):
         transcripts.export(ws, other.id, "vtt")
+
+
+def test_saving_unchanged_marks_nothing_and_review_is_a_separate_step(ws: Workspace, sid: int) -> None:
+    result = transcripts.apply_edit(ws, sid, transcripts.render_for_edit(transcripts.load(ws, sid)))
+    assert result == transcripts.EditResult(0, 0, 0, 0)
+    assert not transcripts.load(ws, sid).reviewed
+    transcripts.mark_reviewed(ws, sid)
+    assert transcripts.load(ws, sid).reviewed
+
+
+def test_deleting_a_line_deletes_it_and_keeps_the_other_numbers(ws: Workspace, sid: int) -> None:
+    before = transcripts.load(ws, sid)
+    lines = transcripts.render_for_edit(before).splitlines()
+    blessing = next(i for i, line in enumerate(lines) if "] Blessing:" in line)
+    result = transcripts.apply_edit(ws, sid, "\n".join(lines[:blessing] + lines[blessing + 1 :]))
+    after = transcripts.load(ws, sid)
+    assert result.lines_deleted == 1 and [u.speaker for u in after.utterances] == ["Amara", "Amara"]
+    assert [u.key for u in after.utterances] == [before.utterances[0].key, before.utterances[2].key]
+
+
+def test_an_edit_with_no_line_left_is_refused(ws: Workspace, sid: int) -> None:
+    with pytest.raises(InvalidInputError, match="no line left"):
+        transcripts.apply_edit(ws, sid, "# only comments\n\n")
+    assert len(transcripts.load(ws, sid).utterances) == 3
