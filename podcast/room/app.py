@@ -111,7 +111,7 @@ def _status(ws: Workspace, session_id: int, extract_id: int) -> ExtractStatus:
     return decisions.status(ws, extract)
 
 
-def create_app(config: RoomConfig) -> Security:
+def create_app(config: RoomConfig) -> security.Guard:
     """The room as an ASGI application, wrapped in its guard."""
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     csrf = security.csrf_value(config.token)
@@ -258,17 +258,7 @@ def create_app(config: RoomConfig) -> Security:
         )
 
     app = Starlette(routes=routes, exception_handlers={PodcastError: error})
-    return Security(security.Guard(app, token=config.token, port=config.port))
-
-
-class Security:
-    """The guarded application (a thin type for callers)."""
-
-    def __init__(self, app: security.ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: security.Scope, receive: security.Receive, send: security.Send) -> None:
-        await self.app(scope, receive, send)
+    return security.Guard(app, token=config.token, port=config.port)
 
 
 def _text(value: object) -> str | None:
