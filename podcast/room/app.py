@@ -180,7 +180,7 @@ def create_app(config: RoomConfig) -> security.Guard:
             if not status.content.rendered:
                 return Response(status_code=404)
             path = ws.renderings_dir / f"{status.content.render_key}.wav"
-        # Range requests are served by FileResponse; the guard adds Cache-Control: no-store.
+        # FileResponse answers HTTP ranges; the guard adds Cache-Control: no-store.
         return FileResponse(path, media_type="audio/wav")
 
     def her_screen(template: str) -> Callable[[Request], Response]:

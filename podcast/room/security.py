@@ -52,7 +52,7 @@ def csrf_ok(token: str, value: str | None) -> bool:
 
 
 class Guard:
-    """ASGI middleware: refuses foreign hosts and requests without the token; adds headers."""
+    """ASGI middleware: refuses foreign hosts and calls without the token; adds headers."""
 
     def __init__(self, app: ASGIApp, *, token: str, port: int) -> None:
         self.app = app
