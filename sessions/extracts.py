@@ -140,8 +140,12 @@ def add(
     find: str | None = None,
     title: str | None = None,
 ) -> Extract:
-    """Define an extract by times (session time), transcript line numbers (1-based) or a
-    phrase (the whole lines in which it is said). Raises InvalidInputError if ambiguous."""
+    """Define an extract by times (session time), transcript line numbers or a phrase (the
+    whole lines in which it is said). Raises InvalidInputError if ambiguous.
+
+    Line numbers are the stable ones `transcript show` prints (and the edit form's `#`): a
+    line keeps its number when others are corrected or deleted.
+    """
     transcript = transcripts.require_transcript(ws, session_id)
     chosen = [x is not None for x in (from_s if to_s is not None else None, segments, find)]
     if sum(chosen) != 1:
@@ -151,13 +155,19 @@ def add(
         )
     utterances = transcript.utterances
     if segments is not None:
-        first, last = segments
-        if not 1 <= first <= last <= len(utterances):
+        by_number = {u.key: u for u in utterances}
+        missing = [n for n in segments if n not in by_number]
+        if missing:
             raise InvalidInputError(
-                f"Lines {first}-{last} do not exist.",
-                hint=f"The transcript has lines 1 to {len(utterances)} (podcast transcript show).",
+                f"Line {missing[0]} does not exist.",
+                hint="Use the line numbers 'podcast transcript show' prints in its first column.",
             )
-        from_s, to_s = utterances[first - 1].start_s, utterances[last - 1].end_s
+        first_u, last_u = by_number[segments[0]], by_number[segments[1]]
+        if last_u.start_s < first_u.start_s:
+            raise InvalidInputError(
+                f"Line {segments[1]} comes before line {segments[0]}.", hint="Give the first line first."
+            )
+        from_s, to_s = first_u.start_s, last_u.end_s
     elif find is not None:
         matches = find_phrase(transcript, find)
         if not matches:

@@ -31,7 +31,12 @@ def add(
     session_id: SessionArg,
     from_: Annotated[str | None, typer.Option("--from", help="Start (session time, MM:SS).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="End (session time, MM:SS).")] = None,
-    segments: Annotated[str | None, typer.Option("--segments", help="Transcript lines, e.g. 12-18.")] = None,
+    segments: Annotated[
+        str | None,
+        typer.Option(
+            "--segments", help="Transcript lines, e.g. 12-18 (the numbers 'transcript show' prints)."
+        ),
+    ] = None,
     find: Annotated[str | None, typer.Option("--find", help="A phrase: the lines where it is said.")] = None,
     title: Annotated[str | None, typer.Option(help="Title (default: its first words).")] = None,
 ) -> None:

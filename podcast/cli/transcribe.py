@@ -91,13 +91,15 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
         return
     status = "reviewed" if transcript.reviewed else "not reviewed yet"
     out.print(f"[bold]Session {session_id}[/] transcript ({status}); [reverse]highlighted[/] = check")
-    table = Table("Time", "Speaker", "Text", show_lines=False, box=None)
+    # Line numbers are stable (they survive corrections and deletions): extract add --segments
+    # and the edit form (#number) use the same ones.
+    table = Table("Line", "Time", "Speaker", "Text", show_lines=False, box=None)
     markers = list(transcript.markers)
     for utterance in transcript.utterances:
         while markers and markers[0].time_s <= utterance.start_s:
             marker = markers.pop(0)
             table.add_row(
-                transcripts.clock(marker.time_s), "", Text(f"▶ marker {marker.label}", style="bold")
+                "", transcripts.clock(marker.time_s), "", Text(f"▶ marker {marker.label}", style="bold")
             )
         line = Text()
         for index, word in enumerate(utterance.words):
@@ -105,7 +107,9 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
                 line.append(" ")
             line.append(word.text, style="reverse" if word.low_confidence else "")
         language = "" if utterance.language in ("en",) else f" [{utterance.language}]"
-        table.add_row(transcripts.clock(utterance.start_s), Text(utterance.speaker + language), line)
+        table.add_row(
+            str(utterance.key), transcripts.clock(utterance.start_s), Text(utterance.speaker + language), line
+        )
     out.print(table)
 
 

@@ -132,3 +132,25 @@ def test_the_terminal_review_speaks_her_language_and_shows_what_would_be_publish
     entries = checkpoints.ledger(ws).entries()
     assert [(e.event, e.language) for e in entries] == [("grant", "en"), ("grant", "fr")]
     assert all(e.method == "in_room" for e in entries)
+
+
+def test_line_numbers_are_stable_and_segments_use_exactly_them(
+    runner: CliRunner, ws: Workspace, sid: int
+) -> None:
+    from sessions import transcripts
+
+    lines = transcripts.load(ws, sid).utterances
+    shown = run(runner, ws, "transcript", "show", str(sid)).output
+    numbers = [line.split()[0] for line in shown.splitlines() if line.strip()[:1].isdigit()]
+    assert numbers == [str(u.key) for u in lines]
+    # Delete the first line: the others keep their numbers.
+    text = transcripts.render_for_edit(transcripts.load(ws, sid))
+    transcripts.apply_edit(ws, sid, "\n".join(x for x in text.splitlines() if f"#{lines[0].key}]" not in x))
+    after = run(runner, ws, "transcript", "show", str(sid)).output
+    assert [line.split()[0] for line in after.splitlines() if line.strip()[:1].isdigit()] == numbers[1:]
+    added = run(runner, ws, "extract", "add", str(sid), "--segments", f"{lines[2].key}-{lines[2].key}")
+    assert added.exit_code == 0, added.output
+    assert "Thank you Blessing" in run(runner, ws, "extract", "show", "1").output
+    assert "arrived" not in run(runner, ws, "extract", "show", "1").output, "exactly that line"
+    gone = run(runner, ws, "extract", "add", str(sid), "--segments", f"{lines[0].key}-{lines[2].key}")
+    assert gone.exit_code == 1 and "does not exist" in gone.output and "Hint:" in gone.output

@@ -38,7 +38,8 @@ def test_extract_by_times_and_by_segments(ws: Workspace, sid: int) -> None:
     by_time = extracts.add(ws, sid, from_s=3.5, to_s=6.5, title="Arrival")
     assert by_time.title == "Arrival"
     assert by_time.start_s == pytest.approx(3.35)  # snapped to the start of "arrived"
-    by_lines = extracts.add(ws, sid, segments=(2, 3))
+    lines = transcripts.load(ws, sid).utterances
+    by_lines = extracts.add(ws, sid, segments=(lines[1].key, lines[2].key))
     spoken = [u.text for u in extracts.utterances_in(transcripts.load(ws, sid), by_lines)]
     assert spoken == ["I arrived in Paris three years ago", "Thank you Blessing"]
 
@@ -48,7 +49,7 @@ def test_extract_by_times_and_by_segments(ws: Workspace, sid: int) -> None:
     [
         ({"find": "not said at all"}, "not in the transcript"),
         ({"find": "welcome"}, None),
-        ({"segments": (3, 9)}, "do not exist"),
+        ({"segments": (3, 999)}, "does not exist"),
         ({"from_s": 20.0, "to_s": 30.0}, "No speech"),
         ({"from_s": 5.0, "to_s": 4.0}, "before the start"),
         ({}, "one way"),
