@@ -1,7 +1,7 @@
 """The fingerprint of an extract: what exactly a participant consents to.
 
 SHA-256 over the extract's source samples (all channels), its transcript (speaker IDs and
-words, and whether a person reviewed it), the sensitive words applied to it, and the
+words, and whether a person reviewed its lines), the sensitive words applied to it, and the
 protection mode and settings of each speaker in it. Change any of these and consent given
 to the old fingerprint no longer counts.
 """
@@ -93,7 +93,10 @@ def content(ws: Workspace, extract: Extract) -> ExtractContent:
     }
     render_key = hashlib.sha256(canonical(key_data)).hexdigest()
     rendered = (ws.renderings_dir / f"{render_key}.wav").exists()
-    return ExtractContent(audio, lines, transcript.reviewed, words, settings, render_key, rendered)
+    # Reviewed: a person listened to and checked every line of the extract (the whole
+    # transcript need not be done for one extract to be read by a synthetic voice).
+    reviewed = bool(utterances) and all(u.reviewed for u in utterances)
+    return ExtractContent(audio, lines, reviewed, words, settings, render_key, rendered)
 
 
 def of_content(item: ExtractContent, extract: Extract) -> str:

@@ -174,6 +174,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE participants ADD COLUMN language TEXT;
     """,
+    # 8: which words a person has listened to and checked (per word, so review can go line by
+    # line), and the history of transcript changes (CLI and browser alike) for undo.
+    """
+    ALTER TABLE words ADD COLUMN reviewed_at TEXT;
+    UPDATE words SET reviewed_at = (
+        SELECT t.reviewed_at FROM transcripts t JOIN segments s ON s.take_id = t.take_id
+        WHERE s.id = words.segment_id
+    );
+    CREATE TABLE transcript_history (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        action      TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        before_json TEXT NOT NULL,
+        after_json  TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        undone_at   TEXT
+    );
+    CREATE INDEX transcript_history_session ON transcript_history (session_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -45,3 +45,7 @@ class ToolMissingError(PodcastError):
 
 class DiskFullError(PodcastError):
     """The disk filled up (or would): says how much the step needs; nothing is half-written."""
+
+
+class ConflictError(PodcastError):
+    """Someone else changed the same thing first (another browser tab, the command line)."""

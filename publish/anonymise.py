@@ -126,9 +126,9 @@ def render(
     transcript = transcripts.load(ws, extract.session_id)
     utterances = extracts.utterances_in(transcript, extract)
     modes = {speaker: protection.get(ws, speaker) for speaker in content.speakers}
-    if any(p.mode == "revoice" for p in modes.values()) and not transcript.reviewed:
+    if any(p.mode == "revoice" for p in modes.values()) and not content.reviewed:
         raise InvalidInputError(
-            f"Session {extract.session_id}'s transcript is not reviewed: a synthetic voice would read "
+            f"Extract {extract.id}'s lines are not all reviewed: a synthetic voice would read "
             "uncorrected words.",
             hint=f"Correct it (podcast transcript edit {extract.session_id}), then mark it reviewed "
             f"(podcast transcript review {extract.session_id}).",

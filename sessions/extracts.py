@@ -130,6 +130,22 @@ def find_phrase(transcript: Transcript, phrase: str) -> list[tuple[Utterance, Ut
     return found
 
 
+def whole_turn(transcript: Transcript, first: Utterance, last: Utterance) -> tuple[Utterance, Utterance]:
+    """Widen lines to the speaker's whole turn: the lines next to them by the same speaker,
+    up to the first line by someone else (or the take's edge)."""
+    lines = list(transcript.utterances)
+    start, end = lines.index(first), lines.index(last)
+    while start > 0 and _same_turn(lines[start - 1], lines[start]):
+        start -= 1
+    while end + 1 < len(lines) and _same_turn(lines[end], lines[end + 1]):
+        end += 1
+    return lines[start], lines[end]
+
+
+def _same_turn(a: Utterance, b: Utterance) -> bool:
+    return a.speaker_id == b.speaker_id and a.take_position == b.take_position
+
+
 def add(
     ws: Workspace,
     session_id: int,
@@ -141,7 +157,7 @@ def add(
     title: str | None = None,
 ) -> Extract:
     """Define an extract by times (session time), transcript line numbers or a phrase (the
-    whole lines in which it is said). Raises InvalidInputError if ambiguous.
+    speaker's whole turn in which it is said). Raises InvalidInputError if ambiguous.
 
     Line numbers are the stable ones `transcript show` prints (and the edit form's `#`): a
     line keeps its number when others are corrected or deleted.
@@ -180,7 +196,7 @@ def add(
                 f"{find!r} is said {len(matches)} times.",
                 hint="Give a longer phrase, or use --from/--to.",
             )
-        first_u, last_u = matches[0]
+        first_u, last_u = whole_turn(transcript, *matches[0])
         from_s, to_s = first_u.start_s, last_u.end_s
     assert from_s is not None and to_s is not None
     if to_s <= from_s:
@@ -259,6 +275,7 @@ def utterances_in(transcript: Transcript, extract: Extract) -> list[Utterance]:
                     utterance.language,
                     words,
                     utterance.offset_s,
+                    utterance.segment_id,
                 )
             )
     return out

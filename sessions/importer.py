@@ -72,7 +72,8 @@ def resolve_owners(
     counts match (a mono file with one participant too); otherwise speakers stay unknown.
     """
     owners: dict[int, str | None] = dict.fromkeys(range(1, channels + 1))
-    by_name = {p.pseudonym.casefold(): p for p in session.participants}
+    speakers = session.speakers
+    by_name = {p.pseudonym.casefold(): p for p in speakers}
     if channel_map is None:
         if channels == len(session.participants):
             for channel, member in enumerate(session.participants, start=1):
@@ -87,9 +88,8 @@ def resolve_owners(
         person = by_name.get(name.strip().casefold())
         if person is None:
             raise InvalidInputError(
-                f"{name!r} is not a participant of session {session.id}.",
-                hint="Map channels to the session's participants: "
-                + ", ".join(p.pseudonym for p in session.participants),
+                f"{name!r} is not in session {session.id}.",
+                hint="Map channels to the session's people: " + ", ".join(p.pseudonym for p in speakers),
             )
         owners[channel] = person.id
     return owners

@@ -54,6 +54,11 @@ class Session:
     def duration_s(self) -> float:
         return sum(t.duration_s for t in self.takes)
 
+    @property
+    def speakers(self) -> tuple[Participant, ...]:
+        """Everyone who may speak in it: its participants, then its facilitator."""
+        return self.participants + ((self.facilitator,) if self.facilitator else ())
+
 
 def create(
     ws: Workspace,

@@ -9,15 +9,17 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from consent import participants
 from podcast.clock import now_iso
 from podcast.db import transaction
-from podcast.errors import InvalidInputError
+from podcast.errors import InvalidInputError, NotFoundError
 from podcast.text import check_line_text
 from podcast.workspace import Workspace
-from sessions import sessions
+from sessions import history, sessions
 from sessions.formats import FORMATS, Phrase, TimedWord
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class Word:
     end_s: float
     text: str
     probability: float
+    reviewed: bool = False  # a person listened to it and checked it
 
     @property
     def low_confidence(self) -> bool:
@@ -50,6 +53,11 @@ class Utterance:
     language: str
     words: tuple[Word, ...]
     offset_s: float  # where the take starts in session time
+    segment_id: int = 0
+
+    @property
+    def reviewed(self) -> bool:
+        return all(w.reviewed for w in self.words)
 
     @property
     def start_s(self) -> float:
@@ -110,18 +118,21 @@ def load(ws: Workspace, session_id: int) -> Transcript:
                 "SELECT * FROM words WHERE segment_id = ? ORDER BY position", (segment["id"],)
             ).fetchall()
             for index, row in enumerate(rows):
-                word = Word(row["id"], row["start_s"], row["end_s"], row["text"], row["probability"])
+                word = Word(
+                    row["id"],
+                    row["start_s"],
+                    row["end_s"],
+                    row["text"],
+                    row["probability"],
+                    row["reviewed_at"] is not None,
+                )
                 if run and row["participant_id"] != speaker:
-                    utterances.append(
-                        _utterance(take.position, speaker, names, segment["language"], run, offset)
-                    )
+                    utterances.append(_utterance(take.position, speaker, names, segment, run, offset))
                     run = []
                 speaker = row["participant_id"]
                 run.append(word)
                 if index == len(rows) - 1:
-                    utterances.append(
-                        _utterance(take.position, speaker, names, segment["language"], run, offset)
-                    )
+                    utterances.append(_utterance(take.position, speaker, names, segment, run, offset))
         markers.extend(
             Marker(offset + r["time_s"], r["label"])
             for r in ws.conn.execute("SELECT * FROM markers WHERE take_id = ? ORDER BY time_s", (take.id,))
@@ -142,7 +153,7 @@ def _utterance(
     position: int,
     speaker: str | None,
     names: dict[str, str],
-    language: str,
+    segment: sqlite3.Row,
     words: list[Word],
     offset: float,
 ) -> Utterance:
@@ -151,9 +162,10 @@ def _utterance(
         position,
         speaker,
         names.get(speaker or "", UNKNOWN),
-        language,
+        segment["language"],
         tuple(words),
         offset,
+        segment["id"],
     )
 
 
@@ -200,7 +212,7 @@ class EditResult:
     lines_deleted: int = 0
 
 
-def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
+def apply_edit(ws: Workspace, session_id: int, text: str, *, source: str = "cli") -> EditResult:
     """Apply an edited text form: words re-aligned to the old timings, speakers reassigned,
     and a line taken out of the form deleted (as it looks).
 
@@ -245,7 +257,8 @@ def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
     kept = {utterance.key for utterance, _speaker, _words in edits}
     deleted = [u for key, u in by_key.items() if key not in kept]
     changed = words_changed = speakers_changed = 0
-    with transaction(ws.conn):
+    touched = {u.segment_id for u in deleted} | {u.segment_id for u, _s, _w in edits}
+    with transaction(ws.conn), history.recording(ws, session_id, "edit", source, touched):
         for utterance in deleted:
             words_changed += _replace_words(ws, utterance, [], utterance.speaker_id)
         for utterance, speaker_id, new_words in edits:
@@ -269,15 +282,60 @@ def apply_edit(ws: Workspace, session_id: int, text: str) -> EditResult:
     return EditResult(changed, words_changed, speakers_changed, len(deleted))
 
 
-def mark_reviewed(ws: Workspace, session_id: int) -> None:
-    """Record that a person listened to the whole transcript and corrected it (what allows a
-    synthetic voice to read it). Never implied by saving an edit."""
-    require_transcript(ws, session_id)
-    ws.conn.execute(
-        "UPDATE transcripts SET reviewed_at = ? WHERE take_id IN (SELECT id FROM takes WHERE session_id = ?)",
-        (now_iso(), session_id),
-    )
-    log.info("session %d: transcript marked reviewed", session_id)
+def mark_reviewed(ws: Workspace, session_id: int, keys: Collection[int] | None = None) -> int:
+    """Record that a person listened to these lines (all of them without *keys*) and
+    corrected them: what allows a synthetic voice to read them. Never implied by saving an
+    edit. A take whose every line is reviewed counts as reviewed. Returns the lines marked.
+
+    Raises NotFoundError for a line number that does not exist.
+    """
+    transcript = require_transcript(ws, session_id)
+    by_key = {u.key: u for u in transcript.utterances}
+    chosen = list(by_key.values()) if keys is None else []
+    for key in keys or ():
+        if key not in by_key:
+            raise NotFoundError(
+                f"Line {key} does not exist.", hint="Use the numbers 'podcast transcript show' prints."
+            )
+        chosen.append(by_key[key])
+    stamp = now_iso()
+    with transaction(ws.conn):
+        ws.conn.executemany(
+            "UPDATE words SET reviewed_at = ? WHERE id = ? AND reviewed_at IS NULL",
+            [(stamp, w.id) for u in chosen for w in u.words],
+        )
+        for take in sessions.get(ws, session_id).takes:
+            left = ws.conn.execute(
+                "SELECT COUNT(*) FROM words w JOIN segments s ON s.id = w.segment_id "
+                "WHERE s.take_id = ? AND w.reviewed_at IS NULL",
+                (take.id,),
+            ).fetchone()[0]
+            ws.conn.execute(
+                "UPDATE transcripts SET reviewed_at = CASE WHEN ? THEN IFNULL(reviewed_at, ?) ELSE NULL END "
+                "WHERE take_id = ?",
+                (left == 0, stamp, take.id),
+            )
+    log.info("session %d: %d transcript lines marked reviewed", session_id, len(chosen))
+    return len(chosen)
+
+
+def keys_between(transcript: Transcript, first: int, last: int) -> list[int]:
+    """The numbers of the lines from line *first* to line *last*, in transcript order."""
+    order = [u.key for u in transcript.utterances]
+    for key in (first, last):
+        if key not in order:
+            raise NotFoundError(
+                f"Line {key} does not exist.", hint="Use the numbers 'podcast transcript show' prints."
+            )
+    start, end = order.index(first), order.index(last)
+    if end < start:
+        raise InvalidInputError(f"Line {last} comes before line {first}.", hint="Give the first line first.")
+    return order[start : end + 1]
+
+
+def not_reviewed(transcript: Transcript) -> list[Utterance]:
+    """The lines nobody has listened to and checked yet."""
+    return [u for u in transcript.utterances if not u.reviewed]
 
 
 def realign(old: list[Word], new_texts: list[str]) -> list[tuple[float, float, str, float]]:
@@ -313,6 +371,8 @@ def _replace_words(ws: Workspace, utterance: Utterance, new_words: list[str], sp
         )
     ]
     first = min(positions)
+    # Words typed in a line someone already checked count as checked; otherwise not yet.
+    reviewed = now_iso() if utterance.reviewed else None
     aligned = realign(list(utterance.words), new_words)
     ws.conn.execute(
         f"DELETE FROM words WHERE id IN ({','.join('?' * len(utterance.words))})",
@@ -328,8 +388,8 @@ def _replace_words(ws: Workspace, utterance: Utterance, new_words: list[str], sp
     for k, (start, end, text, probability) in enumerate(aligned):
         ws.conn.execute(
             "INSERT INTO words (id, segment_id, position, start_s, end_s, text, probability, "
-            "participant_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "participant_id, reviewed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 utterance.key if k == 0 else None,
                 segment_id,
@@ -339,6 +399,7 @@ def _replace_words(ws: Workspace, utterance: Utterance, new_words: list[str], sp
                 text,
                 probability,
                 speaker_id,
+                reviewed,
             ),
         )
     matcher = difflib.SequenceMatcher(a=[w.text for w in utterance.words], b=new_words, autojunk=False)

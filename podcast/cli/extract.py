@@ -37,7 +37,9 @@ def add(
             "--segments", help="Transcript lines, e.g. 12-18 (the numbers 'transcript show' prints)."
         ),
     ] = None,
-    find: Annotated[str | None, typer.Option("--find", help="A phrase: the lines where it is said.")] = None,
+    find: Annotated[
+        str | None, typer.Option("--find", help="A phrase: the speaker's whole turn in which it is said.")
+    ] = None,
     title: Annotated[str | None, typer.Option(help="Title (default: its first words).")] = None,
 ) -> None:
     """Define an extract; its edges snap to word edges."""

@@ -136,7 +136,9 @@ def record(
         str | None, typer.Option(help="Inputs to record, e.g. 1,2,4 (default: one per participant).")
     ] = None,
     rate: Annotated[int, typer.Option(help="Sample rate in Hz.")] = 48_000,
-    map_: Annotated[str | None, typer.Option("--map", help="Who is on which input: 1=NAME,2=NAME.")] = None,
+    map_: Annotated[
+        str | None, typer.Option("--map", help="Who is on which input: 1=NAME,2=NAME (the facilitator too).")
+    ] = None,
     max_duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     segment_minutes: Annotated[float, typer.Option(help="Start a new take file every N minutes.")] = 45.0,
 ) -> None:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from podcast.cli.common import PodcastGroup, SessionArg, console, escape, progress_bar, state
 from podcast.cli.render import hms
-from sessions import importer, sessions
+from sessions import editing, importer, sessions
 from sessions.sessions import Take
 
 app = typer.Typer(cls=PodcastGroup, no_args_is_help=True, help="Workshop sessions and their takes.")
@@ -95,7 +95,9 @@ def import_(
     files: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, MP3, M4A, OGG, ...).")],
     channel_map: Annotated[
         str | None,
-        typer.Option("--channel-map", help="Who speaks on which channel: 1=NAME,2=NAME."),
+        typer.Option(
+            "--channel-map", help="Who speaks on which channel: 1=NAME,2=NAME (the facilitator too)."
+        ),
     ] = None,
 ) -> None:
     """Import recordings from a standalone recorder as lossless takes."""
@@ -105,3 +107,30 @@ def import_(
         takes = importer.import_files(ws, session_id, files, channel_map=mapping, on_progress=on_progress)
     console().print(f"Imported {len(takes)} take(s) into session {session_id}:")
     console().print(_takes_table(takes))
+
+
+@app.command("map")
+def map_(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    channel_map: Annotated[str, typer.Argument(help="Who speaks on which channel: 4=NAME or 1=NAME,2=NAME.")],
+    take: Annotated[int | None, typer.Option(help="Only this take (default: every take).")] = None,
+) -> None:
+    """Say again who speaks on which channel (the facilitator too), after import or recording.
+
+    Transcribed words move with the channel; a speaker you corrected by hand stays as you set it.
+    Undo with: podcast transcript undo SESSION.
+    """
+    ws = state(ctx).workspace()
+    mapping = importer.parse_channel_map(channel_map)
+    with console().status("Finding each channel's words…"):
+        done = editing.remap_channels(ws, session_id, mapping, take=take)
+    out = console()
+    if not done:
+        out.print("Nothing changed: the channels were already mapped that way.")
+        return
+    for item in done:
+        out.print(
+            f"Take {item.take_position}, channel {item.channel}: {escape(item.speaker)}"
+            f" ({item.words_moved} transcribed word(s) moved)."
+        )

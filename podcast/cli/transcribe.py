@@ -18,7 +18,7 @@ from rich.text import Text
 from podcast.cli.common import PodcastGroup, SessionArg, console, escape, progress_bar, state
 from podcast.errors import InvalidInputError
 from podcast.fsutil import atomic_write_text
-from sessions import transcripts
+from sessions import history, transcripts
 from sessions.transcribe import TranscribeOptions, default_workers, transcribe_session
 
 
@@ -89,7 +89,8 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
     if not transcript.utterances:
         out.print(f"Session {session_id} has no transcript yet. Run: podcast transcribe {session_id}")
         return
-    status = "reviewed" if transcript.reviewed else "not reviewed yet"
+    left = len(transcripts.not_reviewed(transcript))
+    status = "reviewed" if transcript.reviewed else f"{left} line(s) not reviewed yet, marked ○"
     out.print(f"[bold]Session {session_id}[/] transcript ({status}); [reverse]highlighted[/] = check")
     # Line numbers are stable (they survive corrections and deletions): extract add --segments
     # and the edit form (#number) use the same ones.
@@ -107,9 +108,8 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
                 line.append(" ")
             line.append(word.text, style="reverse" if word.low_confidence else "")
         language = "" if utterance.language in ("en",) else f" [{utterance.language}]"
-        table.add_row(
-            str(utterance.key), transcripts.clock(utterance.start_s), Text(utterance.speaker + language), line
-        )
+        number = str(utterance.key) + ("" if utterance.reviewed else " ○")
+        table.add_row(number, transcripts.clock(utterance.start_s), Text(utterance.speaker + language), line)
     out.print(table)
 
 
@@ -190,11 +190,45 @@ def edit(ctx: typer.Context, session_id: SessionArg) -> None:
 
 
 @app.command("review")
-def review(ctx: typer.Context, session_id: SessionArg) -> None:
-    """Mark the transcript reviewed: a person listened to all of it and corrected it."""
+def review(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    lines: Annotated[
+        str | None,
+        typer.Option("--lines", help="Only these lines, as 'transcript show' numbers them: 12-18 or 12."),
+    ] = None,
+) -> None:
+    """Mark lines reviewed (all of them by default): a person listened to them and corrected them."""
     ws = state(ctx).workspace()
-    transcripts.mark_reviewed(ws, session_id)
-    console().print(f"Session {session_id}'s transcript is marked reviewed.")
+    transcript = transcripts.require_transcript(ws, session_id)
+    keys = None
+    if lines is not None:
+        first, _, last = lines.partition("-")
+        try:
+            span = (int(first), int(last or first))
+        except ValueError:
+            raise InvalidInputError(
+                f"Cannot read the lines {lines!r}.", hint="Write them as 12-18, or 12 for one line."
+            ) from None
+        keys = transcripts.keys_between(transcript, *span)
+    count = transcripts.mark_reviewed(ws, session_id, keys)
+    left = len(transcripts.not_reviewed(transcripts.load(ws, session_id)))
+    out = console()
+    out.print(f"Marked {count} line(s) of session {session_id} reviewed.")
+    if left:
+        out.print(f"{left} line(s) not listened to yet (marked ○ in: podcast transcript show {session_id}).")
+    else:
+        out.print(f"Session {session_id}'s whole transcript is reviewed.")
+
+
+@app.command("undo")
+def undo(ctx: typer.Context, session_id: SessionArg) -> None:
+    """Undo the last change to the transcript (made here or in the browser workbench)."""
+    ws = state(ctx).workspace()
+    change = history.undo(ws, session_id)
+    console().print(
+        f"Undone: the {change.action} change of {change.created_at} (made in the {change.source})."
+    )
 
 
 @app.command("export")

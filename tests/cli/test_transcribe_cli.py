@@ -39,7 +39,7 @@ def test_edit_through_the_editor(cli: CliRunner, ws: Workspace, sid: int, tmp_pa
     assert result.exit_code == 0, result.output
     assert "podcast transcript review" in result.output, "saving is not reviewing; it says what is"
     reviewed = cli.invoke(app, ["-w", str(ws.root), "transcript", "review", str(sid)])
-    assert reviewed.exit_code == 0 and "marked reviewed" in reviewed.output
+    assert reviewed.exit_code == 0 and "whole transcript is reviewed" in reviewed.output
     assert "four years" in cli.invoke(app, ["-w", str(ws.root), "transcript", "show", str(sid)]).output
 
 
@@ -131,3 +131,22 @@ def test_without_editor_variables_the_usual_editors_are_tried(
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(0o755)
     assert cli_transcribe._editor() == [str(fake)]
+
+
+def test_review_by_line_range_shows_what_is_left_and_undo_reverts_the_last_change(
+    cli: CliRunner, ws: Workspace, sid: int
+) -> None:
+    w = ["-w", str(ws.root)]
+    keys = [u.key for u in transcripts.load(ws, sid).utterances]
+    result = cli.invoke(app, [*w, "transcript", "review", str(sid), "--lines", f"{keys[0]}-{keys[1]}"])
+    assert result.exit_code == 0 and "Marked 2 line(s)" in result.output and "1 line(s) not" in result.output
+    shown = cli.invoke(app, [*w, "transcript", "show", str(sid)]).output
+    assert f"{keys[2]} ○" in shown and f"{keys[0]} ○" not in shown
+    bad = cli.invoke(app, [*w, "transcript", "review", str(sid), "--lines", "two"])
+    assert bad.exit_code != 0 and "12-18" in bad.output
+    assert cli.invoke(app, [*w, "transcript", "undo", str(sid)]).exit_code != 0, "nothing to undo yet"
+    text = transcripts.render_for_edit(transcripts.load(ws, sid)).replace("three years", "five years")
+    transcripts.apply_edit(ws, sid, text)
+    undone = cli.invoke(app, [*w, "transcript", "undo", str(sid)])
+    assert undone.exit_code == 0 and "edit" in undone.output
+    assert "three years" in transcripts.load(ws, sid).utterances[1].text
