@@ -46,6 +46,46 @@ PHRASES: dict[str, dict[str, str]] = {
             "In our tests, a voice-recognition program could not tell your synthetic voice from "
             "anyone else's (it was right 50 % of the time, like tossing a coin)."
         ),
+        "wb_title": "Transcript",
+        "wb_lines_left": "{n} line(s) not listened to yet (○)",
+        "wb_all_heard": "Every line has been listened to and checked.",
+        "wb_play": "Play / pause",
+        "wb_back": "Back 3 s",
+        "wb_her_mic": "Only the speaker's microphone",
+        "wb_keys": "Keys: Esc play/pause · F1 back 3 s · F2 forward 3 s · Enter save the line",
+        "wb_undo": "Undo the last change",
+        "wb_heard": "Listened and checked",
+        "wb_mark_selected": "Mark the selected lines checked",
+        "wb_mark_all": "Mark the whole transcript checked",
+        "wb_select_hint": (
+            "Click a line's number to select it, shift-click another to select the lines between."
+        ),
+        "wb_make_extract": "Make an extract of the selected lines",
+        "wb_extract_title": "Title of the extract",
+        "wb_join": "Join with the next line",
+        "wb_split": "Split the line here",
+        "wb_play_here": "Play from here",
+        "wb_sensitive_session": "Sensitive word (this session)",
+        "wb_sensitive_show": "Sensitive word (the whole show)",
+        "wb_sensitive": "Sensitive words",
+        "wb_sensitive_hint": "Removed (bleeped) from everything published. Highlighted in the transcript.",
+        "wb_session_scope": "this session",
+        "wb_show_scope": "whole show",
+        "wb_remove": "Remove",
+        "wb_add": "Add",
+        "wb_extracts": "Extracts",
+        "wb_extract": "Extract",
+        "wb_saved": "Saved.",
+        "wb_conflict": "Someone else changed this line first; it now reads:",
+        "wb_speaker": "Speaker",
+        "wb_language": "Language",
+        "wb_unknown": "unknown",
+        "wb_edit": "Correct the text",
+        "wb_levels": "Microphone levels",
+        "wb_loading_levels": "Measuring the microphone levels…",
+        "wb_review_room": "Review room (the group's screen)",
+        "wb_facilitator": "facilitator",
+        "wb_doubt": "dotted underline: a word the computer was unsure of",
         "more_disguise": (
             "In our tests on recorded voices, a voice-recognition program mistook a disguised voice "
             "for someone else's 35-38 % of the time when it only had the undisguised voice, but "
@@ -95,6 +135,50 @@ PHRASES: dict[str, dict[str, str]] = {
             "voix d'ordinateur de celle d'une autre personne (il avait raison une fois sur deux, "
             "comme à pile ou face)."
         ),
+        "wb_title": "Transcription",
+        "wb_lines_left": "{n} ligne(s) pas encore écoutée(s) (○)",
+        "wb_all_heard": "Toutes les lignes ont été écoutées et vérifiées.",
+        "wb_play": "Lecture / pause",
+        "wb_back": "Reculer de 3 s",
+        "wb_her_mic": "Seulement le micro de la personne qui parle",
+        "wb_keys": (
+            "Touches : Échap lecture/pause · F1 reculer de 3 s · F2 avancer de 3 s · "
+            "Entrée enregistrer la ligne"
+        ),
+        "wb_undo": "Annuler la dernière modification",
+        "wb_heard": "Écoutée et vérifiée",
+        "wb_mark_selected": "Marquer les lignes choisies comme vérifiées",
+        "wb_mark_all": "Marquer toute la transcription comme vérifiée",
+        "wb_select_hint": (
+            "Cliquez sur le numéro d'une ligne pour la choisir, puis Maj+clic sur une autre "
+            "pour choisir les lignes entre les deux."
+        ),
+        "wb_make_extract": "Faire un extrait des lignes choisies",
+        "wb_extract_title": "Titre de l'extrait",
+        "wb_join": "Joindre à la ligne suivante",
+        "wb_split": "Couper la ligne ici",
+        "wb_play_here": "Écouter à partir d'ici",
+        "wb_sensitive_session": "Mot sensible (cette séance)",
+        "wb_sensitive_show": "Mot sensible (toute l'émission)",
+        "wb_sensitive": "Mots sensibles",
+        "wb_sensitive_hint": "Retirés (bipés) de tout ce qui est publié. Surlignés dans la transcription.",
+        "wb_session_scope": "cette séance",
+        "wb_show_scope": "toute l'émission",
+        "wb_remove": "Retirer",
+        "wb_add": "Ajouter",
+        "wb_extracts": "Extraits",
+        "wb_extract": "Extrait",
+        "wb_saved": "Enregistré.",
+        "wb_conflict": "Quelqu'un d'autre a modifié cette ligne avant vous ; elle dit maintenant :",
+        "wb_speaker": "Qui parle",
+        "wb_language": "Langue",
+        "wb_unknown": "inconnue",
+        "wb_edit": "Corriger le texte",
+        "wb_levels": "Niveau des micros",
+        "wb_loading_levels": "Mesure du niveau des micros…",
+        "wb_review_room": "Salle d'écoute (l'écran du groupe)",
+        "wb_facilitator": "animatrice",
+        "wb_doubt": "souligné en pointillés : un mot dont l'ordinateur n'était pas sûr",
         "more_disguise": (
             "Dans nos essais sur des voix enregistrées, un programme de reconnaissance vocale s'est "
             "trompé 35 à 38 % du temps quand il n'avait que la voix non transformée, mais seulement "

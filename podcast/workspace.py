@@ -67,6 +67,11 @@ class Workspace:
         return self.root / "tmp"
 
     @property
+    def cache_dir(self) -> Path:
+        """Things worth keeping but always recomputable (the workbench's level strips)."""
+        return self.root / "cache"
+
+    @property
     def consent_dir(self) -> Path:
         """The consent ledger, its signed checkpoints and receipts."""
         return self.root / "consent"

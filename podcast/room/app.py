@@ -30,7 +30,7 @@ from consent.participants import Participant
 from podcast.errors import NotFoundError, PodcastError
 from podcast.models import ModelStore
 from podcast.phrases import COLOURS, SYMBOLS, phrases
-from podcast.room import prompts, security
+from podcast.room import prompts, security, workbench
 from podcast.workspace import Workspace
 from publish import anonymise, redaction
 from publish.voices import VoiceStore
@@ -246,6 +246,7 @@ def create_app(config: RoomConfig) -> security.Guard:
         Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}/more", her_screen("more.html")),
         Route("/session/{session:int}/extract/{extract:int}/thanks/{n:int}", her_screen("thanks.html")),
         Route("/prompt/{language}/{key}", prompt),
+        *workbench.routes(lambda: _workspace(config), config.token, page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

@@ -12,27 +12,24 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from consent import checkpoints, decisions, participants, protection
-from podcast.room.app import RoomConfig, create_app
+from podcast.room.app import RoomConfig
 from podcast.room.security import csrf_value
 from podcast.workspace import Workspace
 from publish import anonymise
 from sessions import extracts, transcripts
 from tests.publish.conftest import VOICES
+from tests.room.conftest import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "room"
-CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = [pytest.mark.browser, pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
 
@@ -54,12 +51,6 @@ class Room:
         return f"{self.base}/session/{self.session_id}?token={self.token}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def room(ws: Workspace, sid: int) -> Iterator[Room]:
     """The fake session with a third participant (French), two extracts rendered, the room served."""
@@ -71,38 +62,10 @@ def room(ws: Workspace, sid: int) -> Iterator[Room]:
     ids = tuple(extracts.add(ws, sid, find=q).id for q in ("arrived in paris", "thank you"))
     for extract_id in ids:
         anonymise.render(ws, extracts.get(ws, extract_id), voices=VOICES, models=None)
-    port = _free_port()
+    port = free_port()
     token = "test-token-" + "x" * 20
-    config = RoomConfig(ws.root, token, port, VOICES, None)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    try:
+    with serve(RoomConfig(ws.root, token, port, VOICES, None)):
         yield Room(ws, sid, (ids[0], ids[1]), port, token)  # type: ignore[arg-type]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _ledger(ws: Workspace) -> list[dict[str, object]]:

@@ -183,4 +183,7 @@ def test_find_takes_the_speakers_whole_turn_and_segments_take_exactly_the_lines(
     assert [u.text for u in inside] == ["I arrived in", "Paris three years ago"]
     keys = [u.key for u in transcripts.load(ws, sid).utterances]
     only = extracts.add(ws, sid, segments=(keys[1], keys[2]))
-    assert [u.speaker for u in extracts.utterances_in(transcripts.load(ws, sid), only)] == ["Blessing", "Blessing"]
+    assert [u.speaker for u in extracts.utterances_in(transcripts.load(ws, sid), only)] == [
+        "Blessing",
+        "Blessing",
+    ]
