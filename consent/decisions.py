@@ -12,6 +12,7 @@ from podcast.errors import InvalidInputError, PodcastError
 from podcast.workspace import Workspace
 from sessions import extracts, sessions
 from sessions.extracts import Extract
+from sessions.transcripts import Transcript
 
 
 class ExtractChanged(PodcastError):
@@ -69,9 +70,19 @@ def people_for(ws: Workspace, extract: Extract, speakers: tuple[str, ...]) -> tu
     return tuple(people)
 
 
-def status(ws: Workspace, extract: Extract, evidence: gate.Evidence | None = None) -> ExtractStatus:
-    """The gate's answer for one extract (the ledger is verified afresh unless *evidence* is given)."""
-    content = fingerprint.content(ws, extract)
+def status(
+    ws: Workspace,
+    extract: Extract,
+    evidence: gate.Evidence | None = None,
+    memo: fingerprint.AudioMemo | None = None,
+    transcript: Transcript | None = None,
+) -> ExtractStatus:
+    """The gate's answer for one extract (the ledger is verified afresh unless *evidence* is given).
+
+    *memo* (display only) remembers audio digests of unchanged take files between calls;
+    *transcript* is the session's, read in the same request.
+    """
+    content = fingerprint.content(ws, extract, memo, transcript)
     people = people_for(ws, extract, content.speakers)
     snapshot = gate.Snapshot(
         extract.id,
@@ -84,15 +95,24 @@ def status(ws: Workspace, extract: Extract, evidence: gate.Evidence | None = Non
 
 
 def statuses(
-    ws: Workspace, items: Iterable[Extract], evidence: gate.Evidence | None = None
+    ws: Workspace,
+    items: Iterable[Extract],
+    evidence: gate.Evidence | None = None,
+    memo: fingerprint.AudioMemo | None = None,
+    transcript: Transcript | None = None,
 ) -> list[ExtractStatus]:
     """The gate's answers for several extracts, on one reading of the ledger."""
     found = evidence if evidence is not None else checkpoints.evidence(ws)
-    return [status(ws, e, found) for e in items]
+    return [status(ws, e, found, memo, transcript) for e in items]
 
 
-def session_status(ws: Workspace, session_id: int | None = None) -> list[ExtractStatus]:
-    return statuses(ws, extracts.list_all(ws, session_id))
+def session_status(
+    ws: Workspace,
+    session_id: int | None = None,
+    memo: fingerprint.AudioMemo | None = None,
+    transcript: Transcript | None = None,
+) -> list[ExtractStatus]:
+    return statuses(ws, extracts.list_all(ws, session_id), memo=memo, transcript=transcript)
 
 
 def check_method(method: str) -> str:

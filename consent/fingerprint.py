@@ -52,11 +52,22 @@ class ExtractContent:
         return tuple(sorted({speaker for speaker, _ in self.lines if speaker != "unknown"}))
 
 
-def _audio_sha256(ws: Workspace, extract: Extract) -> str:
+AudioMemo = dict[tuple[object, ...], str]
+
+
+def _audio_sha256(ws: Workspace, extract: Extract, memo: AudioMemo | None = None) -> str:
     take = next(t for t in sessions.get(ws, extract.session_id).takes if t.id == extract.take_id)
     path = ws.absolute(take.relpath)
     start = round(extract.start_s * take.sample_rate_hz)
     stop = round(extract.end_s * take.sample_rate_hz)
+    if memo is not None:
+        # For display only (the workbench redraws often): the same file, unchanged on disk,
+        # gives the same digest. Recording a decision or publishing never passes a memo.
+        info = path.stat()
+        key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns, start, stop)
+        if key not in memo:
+            memo[key] = _audio_sha256(ws, extract)
+        return memo[key]
     digest = hashlib.sha256(f"{take.channels}ch/{take.sample_rate_hz}Hz/".encode())
     with sf.SoundFile(str(path)) as handle:
         handle.seek(start)
@@ -70,8 +81,15 @@ def _audio_sha256(ws: Workspace, extract: Extract) -> str:
     return digest.hexdigest()
 
 
-def content(ws: Workspace, extract: Extract) -> ExtractContent:
-    transcript = transcripts.load(ws, extract.session_id)
+def content(
+    ws: Workspace,
+    extract: Extract,
+    memo: AudioMemo | None = None,
+    transcript: transcripts.Transcript | None = None,
+) -> ExtractContent:
+    """What the extract is now (*transcript*: the session's, if the caller just loaded it)."""
+    if transcript is None or transcript.session_id != extract.session_id:
+        transcript = transcripts.load(ws, extract.session_id)
     utterances = extracts.utterances_in(transcript, extract)
     lines = tuple((u.speaker_id or "unknown", u.text) for u in utterances)
     tokens = extracts.normalise(" ".join(text for _, text in lines)).split()
@@ -83,7 +101,7 @@ def content(ws: Workspace, extract: Extract) -> ExtractContent:
         (speaker, NO_PROTECTION if speaker == "unknown" else protection_digest(ws, speaker))
         for speaker in speakers
     )
-    audio = _audio_sha256(ws, extract)
+    audio = _audio_sha256(ws, extract, memo)
     key_data = {
         "audio": audio,
         "range": [extract.take_id, extract.start_s, extract.end_s],

@@ -6,6 +6,7 @@ surrounding silence), so nobody is cut mid-word. Extracts need a complete transc
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ def parse_clock(text: str) -> float:
     return hours * 3600 + int(match.group(2)) * 60 + float(match.group(3))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise(text: str) -> str:
     """Case-, accent-, punctuation- and look-alike-insensitive form of a word or phrase
     (the Unicode skeleton: one matcher for extracts, redaction and the publish audit)."""

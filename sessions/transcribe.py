@@ -7,6 +7,7 @@ batch of chunks, so an interrupted run continues where it stopped with the same 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -26,7 +27,7 @@ from podcast.errors import InvalidInputError
 from podcast.fsutil import disk_space
 from podcast.models import BUNDLED, ModelStore
 from podcast.workspace import Workspace
-from sessions import channels, sessions, whisper
+from sessions import channels, levels, sessions, whisper
 from sessions.sessions import Take
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,9 @@ def transcribe_session(
                 )
             path = ws.absolute(take.relpath)
             audio, energies = _load(path, take.channels)
+            if energies is not None:  # the workbench's level strip, for free (a cache: never fatal)
+                with contextlib.suppress(OSError):
+                    levels.save(ws, take, levels.from_energy(energies))
             chunks = _saved_plan(row) if same else None
             if chunks is not None:
                 first = int(row["chunks_done"])

@@ -109,16 +109,27 @@ def load(ws: Workspace, session_id: int) -> Transcript:
             done += 1
         if state is None or state["reviewed_at"] is None:
             reviewed = False
-        for segment in ws.conn.execute(
-            "SELECT * FROM segments WHERE take_id = ? ORDER BY start_s, id", (take.id,)
-        ).fetchall():
-            run: list[Word] = []
-            speaker: str | None = None
-            rows = ws.conn.execute(
-                "SELECT * FROM words WHERE segment_id = ? ORDER BY position", (segment["id"],)
-            ).fetchall()
-            for index, row in enumerate(rows):
-                word = Word(
+        # One query per take: every word with its segment, in segment then word order.
+        rows = ws.conn.execute(
+            "SELECT w.id, w.start_s, w.end_s, w.text, w.probability, w.reviewed_at, w.participant_id, "
+            "s.id AS segment_id, s.language FROM segments s JOIN words w ON w.segment_id = s.id "
+            "WHERE s.take_id = ? ORDER BY s.start_s, s.id, w.position",
+            (take.id,),
+        ).fetchall()
+        run: list[Word] = []
+        speaker: str | None = None
+        current: sqlite3.Row | None = None
+        for row in rows:
+            if (
+                run
+                and current is not None
+                and (row["participant_id"] != speaker or row["segment_id"] != current["segment_id"])
+            ):
+                utterances.append(_utterance(take.position, speaker, names, current, run, offset))
+                run = []
+            speaker, current = row["participant_id"], row
+            run.append(
+                Word(
                     row["id"],
                     row["start_s"],
                     row["end_s"],
@@ -126,13 +137,9 @@ def load(ws: Workspace, session_id: int) -> Transcript:
                     row["probability"],
                     row["reviewed_at"] is not None,
                 )
-                if run and row["participant_id"] != speaker:
-                    utterances.append(_utterance(take.position, speaker, names, segment, run, offset))
-                    run = []
-                speaker = row["participant_id"]
-                run.append(word)
-                if index == len(rows) - 1:
-                    utterances.append(_utterance(take.position, speaker, names, segment, run, offset))
+            )
+        if run and current is not None:
+            utterances.append(_utterance(take.position, speaker, names, current, run, offset))
         markers.extend(
             Marker(offset + r["time_s"], r["label"])
             for r in ws.conn.execute("SELECT * FROM markers WHERE take_id = ? ORDER BY time_s", (take.id,))
@@ -165,7 +172,7 @@ def _utterance(
         segment["language"],
         tuple(words),
         offset,
-        segment["id"],
+        segment["segment_id"],
     )
 
 

@@ -74,7 +74,13 @@ def demo(
     out.print(f"Receipt:   {escape(str(result.receipt))}")
     out.print(f"Preview it in a browser: podcast -w {escape(str(result.workspace))} serve")
     out.print(
-        f"Next, the review room (the group listens, each one answers alone): "
+        f"Next, correct the transcript while listening, in the browser "
+        f"(http://127.0.0.1:8765/session/{result.session_id}/transcript): "
+        f"podcast -w {escape(str(result.workspace))} room {result.session_id} --transcript",
+        soft_wrap=True,
+    )
+    out.print(
+        f"Then the review room (the group listens, each one answers alone): "
         f"podcast -w {escape(str(result.workspace))} room {result.session_id}",
         soft_wrap=True,
     )

@@ -13,7 +13,7 @@ from consent import decisions
 from podcast.cli.common import console, escape, state
 from podcast.errors import InvalidInputError
 from podcast.models import default_data_dir
-from sessions import sessions
+from sessions import sessions, transcripts
 
 
 def room(
@@ -23,8 +23,19 @@ def room(
     browser: Annotated[
         bool, typer.Option("--browser/--no-browser", help="Open the room in the browser, full screen.")
     ] = True,
+    transcript: Annotated[
+        bool,
+        typer.Option(
+            "--transcript",
+            help="Open the facilitator's workbench: correct the transcript while listening, choose "
+            "extracts and sensitive words (in a normal window).",
+        ),
+    ] = False,
 ) -> None:
-    """The review room: the group listens together, then each participant answers alone."""
+    """The review room: the group listens together, then each participant answers alone.
+
+    With --transcript, the facilitator's workbench for the same session instead.
+    """
     import uvicorn
 
     from podcast.room.app import RoomConfig, create_app
@@ -33,7 +44,13 @@ def room(
 
     app_state = state(ctx)
     ws = app_state.workspace()
-    if session_id is not None:
+    if transcript:
+        if session_id is None:
+            raise InvalidInputError(
+                "Say which session's transcript to open.", hint="podcast room 1 --transcript"
+            )
+        transcripts.require_transcript(ws, session_id)
+    elif session_id is not None:
         sessions.get(ws, session_id)
         decisions.resolve_witness(ws, session_id, None)
     elif not sessions.list_all(ws):
@@ -43,6 +60,8 @@ def room(
     token = new_token()
     config = RoomConfig(ws.root, token, port, VoiceStore(default_data_dir()), app_state.model_store())
     path = f"/session/{session_id}" if session_id else "/"
+    if transcript:
+        path += "/transcript"
     url = f"http://127.0.0.1:{port}{path}?token={token}"
     server = uvicorn.Server(
         uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -51,7 +70,10 @@ def room(
     console().print(f"The room is open at {escape(url)}", soft_wrap=True)
     console().print("Only this computer can open it. Press Ctrl-C to close it.")
     if browser:
-        _open(url)
+        if transcript:
+            webbrowser.open(url)  # her own window, with its tabs and zoom: she works there a while
+        else:
+            _open(url)
     server.run()
     console().print("The room is closed.")
 

@@ -4,8 +4,6 @@ The take stays where it is (multichannel, 24-bit, possibly hours long). The brow
 byte ranges of a virtual mono WAV (all microphones mixed, or one microphone alone); each
 range is read from the take with a seek and converted a second at a time, so playing from
 any word costs a few reads whatever the take's length, and memory stays flat.
-
-The level strip (peaks) is computed once per take by streaming it, and cached.
 """
 
 from __future__ import annotations
@@ -18,11 +16,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from podcast.fsutil import private_dir
-
 HEADER_BYTES = 44
 BLOCK_FRAMES = 1 << 15
-PEAKS_PER_S = 10
 
 
 @dataclass(frozen=True)
@@ -101,36 +96,3 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first >= size or last < first:
         raise ValueError(header)
     return first, last
-
-
-def peaks(path: Path, cache: Path) -> dict[str, object]:
-    """The take's level per microphone, PEAKS_PER_S values a second (0..1), cached in *cache*."""
-    info = sf.info(str(path))
-    stat = path.stat()
-    stem = f"{path.parent.name}-{path.stem}"
-    name = f"{stem}-{info.frames}-{int(stat.st_mtime)}.npy"
-    cached = cache / name
-    if cached.exists():
-        levels = np.load(cached)
-    else:
-        hop = max(1, info.samplerate // PEAKS_PER_S)
-        rows = []
-        for block in sf.blocks(str(path), blocksize=hop * 100, dtype="float32", always_2d=True):
-            usable = -(-len(block) // hop) * hop
-            padded = np.zeros((usable, info.channels), dtype=np.float32)
-            padded[: len(block)] = np.abs(block)
-            rows.append(padded.reshape(-1, hop, info.channels).max(axis=1))
-        levels = np.concatenate(rows) if rows else np.zeros((0, info.channels), dtype=np.float32)
-        levels = np.round(np.minimum(levels, 1.0) * 255).astype(np.uint8)
-        private_dir(cache)
-        for old in cache.glob(f"{stem}-*.npy"):
-            old.unlink(missing_ok=True)
-        partial = cache / f".{name}.part"
-        with partial.open("wb") as handle:
-            np.save(handle, levels)
-        partial.replace(cached)
-    return {
-        "per_second": PEAKS_PER_S,
-        "duration_s": info.frames / info.samplerate,
-        "channels": [levels[:, c].tolist() for c in range(levels.shape[1])],
-    }

@@ -13,20 +13,24 @@ The page speaks the show's language. Consent states shown are the group's view
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from consent import decisions, review, sensitive
+from consent.fingerprint import AudioMemo
 from podcast.errors import ConflictError, NotFoundError, PodcastError
 from podcast.phrases import COLOURS
 from podcast.room import listen, security
 from podcast.workspace import Workspace
 from sessions import editing, extracts, history, sessions, transcripts
+from sessions import levels as levels_
 from sessions.sessions import Take
 from sessions.transcripts import Transcript, Utterance
 
@@ -38,6 +42,8 @@ def _sensitive_words(transcript: Transcript, phrases_: list[str]) -> set[int]:
     """IDs of the words that are (part of) a sensitive phrase, within one line."""
     targets = [extracts.normalise(p).split() for p in phrases_]
     marked: set[int] = set()
+    if not any(targets):
+        return marked
     for line in transcript.utterances:
         tokens: list[tuple[str, int]] = [
             (token, w.id) for w in line.words for token in extracts.normalise(w.text).split()
@@ -48,6 +54,17 @@ def _sensitive_words(transcript: Transcript, phrases_: list[str]) -> set[int]:
                 if texts[i : i + len(target)] == target:
                     marked.update(word for _, word in tokens[i : i + len(target)])
     return marked
+
+
+def _words_html(line: Utterance, marked: set[int]) -> Markup:
+    """A line's words as spans (written here, not in the template: an hour holds ~15,000)."""
+    spans = []
+    for w in line.words:
+        kind = "w" + (" doubt" if w.low_confidence else "") + (" sensitive" if w.id in marked else "")
+        spans.append(
+            f'<span class="{kind}" data-id="{w.id}" data-t="{w.start_s:.2f}">{escape(w.text)}</span>'
+        )
+    return Markup(" ".join(spans))
 
 
 def _take_view(take: Take, offset: float, colours: dict[str, int]) -> dict[str, object]:
@@ -69,14 +86,15 @@ def _take_view(take: Take, offset: float, colours: dict[str, int]) -> dict[str, 
     }
 
 
-def view(ws: Workspace, session_id: int) -> dict[str, object]:
-    """Everything the workbench page shows, computed once per request."""
+def view(ws: Workspace, session_id: int, memo: AudioMemo | None = None) -> dict[str, object]:
+    """Everything the workbench page shows, computed once per request (*memo*: audio digests
+    of unchanged takes, kept between requests; the page only shows consent states)."""
     session = sessions.get(ws, session_id)
     transcript = transcripts.load(ws, session_id)
     colours = {p.id: i for i, p in enumerate(session.speakers)}
     phrases_ = sensitive.list_for(ws, session_id)
     marked = _sensitive_words(transcript, [p.phrase for p in phrases_])
-    statuses = decisions.session_status(ws, session_id) if transcript.complete else []
+    statuses = decisions.session_status(ws, session_id, memo, transcript) if transcript.complete else []
     extract_words: list[tuple[dict[str, object], set[int]]] = []
     for status in statuses:
         inside = extracts.utterances_in(transcript, status.extract)
@@ -112,16 +130,7 @@ def view(ws: Workspace, session_id: int) -> dict[str, object]:
                 "text": line.text,
                 "extracts": member_of,
                 "starts": [item for item, _ in extract_words if item["first"] == line.key],
-                "words": [
-                    {
-                        "id": w.id,
-                        "text": w.text,
-                        "t": round(w.start_s, 2),
-                        "doubt": w.low_confidence,
-                        "sensitive": w.id in marked,
-                    }
-                    for w in line.words
-                ],
+                "words": _words_html(line, marked),
             }
         )
     offsets, position = [], 0.0
@@ -195,6 +204,7 @@ def _act(ws: Workspace, session_id: int, body: dict[str, Any]) -> dict[str, obje
 
 def routes(opener: Callable[[], Any], token: str, page: Page) -> list[Route]:
     """The workbench's routes; *opener* opens the workspace for one request."""
+    memo: AudioMemo = {}
 
     def _language(ws: Workspace) -> str:
         return ws.settings().language.split("-")[0]
@@ -202,7 +212,7 @@ def routes(opener: Callable[[], Any], token: str, page: Page) -> list[Route]:
     def transcript_page(request: Request) -> Response:
         session_id = int(request.path_params["session"])
         with opener() as ws:
-            values = view(ws, session_id)
+            values = view(ws, session_id, memo)
             if not values["lines"]:
                 raise NotFoundError(
                     f"Session {session_id} has no transcript yet.",
@@ -274,10 +284,37 @@ def routes(opener: Callable[[], Any], token: str, page: Page) -> list[Route]:
             wav.read(first, last), status_code=206 if wanted else 200, headers=headers, media_type="audio/wav"
         )
 
+    measuring: set[int] = set()
+    guard = threading.Lock()
+
+    def _measure(take: Take) -> None:
+        try:
+            with opener() as ws:
+                levels_.measure(ws, take)
+        finally:
+            with guard:
+                measuring.discard(take.id)
+
     def levels(request: Request) -> Response:
+        """The take's level strip, or 202 while it is measured (once, in the background)."""
         with opener() as ws:
             take = _take(ws, request)
-            return JSONResponse(listen.peaks(ws.absolute(take.relpath), ws.cache_dir / "levels"))
+            found = levels_.cached(ws, take)
+        if found is None:
+            with guard:
+                if take.id not in measuring:
+                    measuring.add(take.id)
+                    threading.Thread(
+                        target=_measure, args=(take,), name=f"levels-{take.id}", daemon=True
+                    ).start()
+            return JSONResponse({"measuring": True}, status_code=202)
+        return JSONResponse(
+            {
+                "per_second": levels_.PER_SECOND,
+                "duration_s": take.duration_s,
+                "channels": [found[:, c].tolist() for c in range(found.shape[1])],
+            }
+        )
 
     return [
         Route("/session/{session:int}/transcript", transcript_page),

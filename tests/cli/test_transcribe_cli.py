@@ -150,3 +150,13 @@ def test_review_by_line_range_shows_what_is_left_and_undo_reverts_the_last_chang
     undone = cli.invoke(app, [*w, "transcript", "undo", str(sid)])
     assert undone.exit_code == 0 and "edit" in undone.output
     assert "three years" in transcripts.load(ws, sid).utterances[1].text
+
+
+def test_the_workbench_needs_a_transcribed_session(cli: CliRunner, ws: Workspace, sid: int) -> None:
+    w = ["-w", str(ws.root)]
+    unnamed = cli.invoke(app, [*w, "room", "--transcript", "--no-browser"])
+    assert unnamed.exit_code != 0 and "podcast room 1 --transcript" in unnamed.output
+    empty = cli.invoke(app, [*w, "session", "new", "Empty", "-p", "Amara"])
+    assert empty.exit_code == 0
+    untranscribed = cli.invoke(app, [*w, "room", "2", "--transcript", "--no-browser"])
+    assert untranscribed.exit_code != 0 and "podcast transcribe 2" in untranscribed.output

@@ -187,3 +187,33 @@ def test_find_takes_the_speakers_whole_turn_and_segments_take_exactly_the_lines(
         "Blessing",
         "Blessing",
     ]
+
+
+def test_the_displays_audio_memo_never_hides_a_changed_take(ws: Workspace, sid: int) -> None:
+    import os
+
+    import numpy as np
+    import soundfile as sf
+
+    from sessions import sessions
+
+    keys = [u.key for u in transcripts.load(ws, sid).utterances]
+    extract = extracts.add(ws, sid, segments=(keys[0], keys[1]))
+    memo: dict[tuple[object, ...], str] = {}
+    shown = decisions.status(ws, extract, memo=memo).fingerprint
+    assert shown == decisions.status(ws, extract).fingerprint and memo
+    path = ws.absolute(sessions.get(ws, sid).takes[0].relpath)
+    data, rate = sf.read(str(path), always_2d=True)
+    sf.write(
+        str(path),
+        np.flip(data, axis=1),
+        rate,
+        subtype=sf.info(str(path)).subtype,
+        format=sf.info(str(path)).format,
+    )
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert (
+        decisions.status(ws, extract, memo=memo).fingerprint
+        == decisions.status(ws, extract).fingerprint
+        != shown
+    )

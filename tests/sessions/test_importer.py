@@ -194,7 +194,7 @@ def test_unknown_session(ws: Workspace, wav_file: Path) -> None:
 
 @pytest.mark.parametrize(
     ("mapping", "fragment"),
-    [({4: "Amara"}, "has 3"), ({1: "Ghost"}, "not a participant")],
+    [({4: "Amara"}, "has 3"), ({1: "Ghost"}, "not in session")],
 )
 def test_bad_channel_maps(
     ws: Workspace, session_id: int, wav_file: Path, mapping: dict[int, str], fragment: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -266,3 +267,18 @@ def test_chunks_per_decoding_call_follow_the_workers_unless_set() -> None:
     assert TranscribeOptions(workers=2).chunks_per_call == 1
     assert TranscribeOptions(workers=1).chunks_per_call == 2
     assert TranscribeOptions(workers=1, batch_size=4).chunks_per_call == 4
+
+
+def test_transcription_leaves_the_level_strip_of_each_take(english: Transcribed) -> None:
+    from sessions import levels
+
+    (take,) = sessions.get(english.ws, english.session_id).takes
+    strip = levels.cached(english.ws, take)
+    assert strip is not None and strip.shape == (pytest.approx(take.duration_s * 10, abs=1), take.channels)
+    # Each speaker's turns are loudest on her own microphone in the strip too.
+    for name, start, end, _text in english.timeline[:3]:
+        channel = next(o.channel for o in take.owners if o.participant and o.participant.pseudonym == name)
+        turn = strip[int(start * 10) : int(end * 10)]
+        assert int(np.argmax(turn.mean(axis=0))) == channel - 1
+    assert stat.S_IMODE(english.ws.cache_dir.stat().st_mode) == 0o700
+    assert not english.ws.private_paths_too_wide()

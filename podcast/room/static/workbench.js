@@ -31,6 +31,7 @@ document.addEventListener("DOMContentLoaded", () => {
     notice.classList.toggle("problem", problem);
   };
   const lineOf = (element) => element.closest(".line");
+  const textOf = (line) => [...line.querySelectorAll(".text .w")].map((w) => w.textContent).join(" ");
   const allLines = () => [...document.querySelectorAll("#lines .line")];
   const takeInfo = (position) => takes.find((t) => t.position === position);
 
@@ -191,6 +192,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (event.key === "Escape") {
       event.preventDefault();
       menu.hidden = true;
+      speakerMenu.hidden = true;
+      languageMenu.hidden = true;
       toggle();
     } else if (event.key === "F1") {
       event.preventDefault();
@@ -209,6 +212,16 @@ document.addEventListener("DOMContentLoaded", () => {
     if (strip && strip.take === position) return;
     strip = { take: position, image: null, duration: 0 };
     const response = await fetch(`/session/${session}/take/${position}/levels`, { credentials: "same-origin" });
+    if (response.status === 202) {
+      // Being measured (once per take; a transcribed take has it already): ask again soon.
+      setTimeout(() => {
+        if (strip && strip.take === position && !strip.image) {
+          strip = null;
+          loadLevels(position);
+        }
+      }, 2000);
+      return;
+    }
     if (!response.ok) return;
     const data = await response.json();
     const take = takeInfo(position);
@@ -259,15 +272,16 @@ document.addEventListener("DOMContentLoaded", () => {
     const text = line.querySelector(".text");
     const editor = document.createElement("textarea");
     editor.className = "editor";
-    editor.value = line.dataset.text;
+    editor.value = textOf(line);
     editor.rows = 2;
+    editor.defaultValue = editor.value;
     text.replaceWith(editor);
     editor.focus();
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
-      if (editor.value.trim() === line.dataset.text.trim()) {
+      if (editor.value.trim() === editor.defaultValue.trim()) {
         editor.replaceWith(text);
         return;
       }
@@ -286,12 +300,32 @@ document.addEventListener("DOMContentLoaded", () => {
     if (event.target.closest("#lines .text")) startEditing(lineOf(event.target));
   });
 
-  document.addEventListener("change", (event) => {
-    const line = event.target.closest("#lines .line");
-    if (!line) return;
-    if (event.target.classList.contains("speaker")) lineChange(line, { action: "speaker", speaker: event.target.value });
-    if (event.target.classList.contains("language"))
-      lineChange(line, { action: "language", language: event.target.value });
+  // One shared menu for speakers and one for languages (not a list on every line).
+  const speakerMenu = document.getElementById("speaker-menu");
+  const languageMenu = document.getElementById("language-menu");
+  let menuLine = null;
+
+  function openMenu(chosen, button) {
+    menuLine = lineOf(button);
+    const box = button.getBoundingClientRect();
+    chosen.style.left = `${window.scrollX + box.left}px`;
+    chosen.style.top = `${window.scrollY + box.bottom + 4}px`;
+    chosen.hidden = false;
+    const first = chosen.querySelector("button");
+    if (first) first.focus();
+  }
+
+  speakerMenu.addEventListener("click", (event) => {
+    const choice = event.target.closest("[data-speaker]");
+    if (!choice || !menuLine) return;
+    speakerMenu.hidden = true;
+    lineChange(menuLine, { action: "speaker", speaker: choice.dataset.speaker });
+  });
+  languageMenu.addEventListener("click", (event) => {
+    const choice = event.target.closest("[data-language]");
+    if (!choice || !menuLine) return;
+    languageMenu.hidden = true;
+    lineChange(menuLine, { action: "language", language: choice.dataset.language });
   });
 
   // -- selection ---------------------------------------------------------------------------
@@ -320,7 +354,17 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("click", (event) => {
     const target = event.target;
     if (!target.closest("#word-menu")) menu.hidden = true;
+    if (!target.closest("#speaker-menu")) speakerMenu.hidden = true;
+    if (!target.closest("#language-menu")) languageMenu.hidden = true;
     const line = target.closest("#lines .line");
+    if (line && target.classList.contains("speaker")) {
+      openMenu(speakerMenu, target);
+      return;
+    }
+    if (line && target.classList.contains("language")) {
+      openMenu(languageMenu, target);
+      return;
+    }
     if (target.classList.contains("w") && !target.closest(".editor")) {
       playWord(target);
       menuWord = target;
