@@ -128,10 +128,10 @@ def render(
     modes = {speaker: protection.get(ws, speaker) for speaker in content.speakers}
     if any(p.mode == "revoice" for p in modes.values()) and not content.reviewed:
         raise InvalidInputError(
-            f"Extract {extract.id}'s lines are not all reviewed: a synthetic voice would read "
+            f"Extract {extract.id} has lines not reviewed yet: a synthetic voice would read "
             "uncorrected words.",
-            hint=f"Correct it (podcast transcript edit {extract.session_id}), then mark it reviewed "
-            f"(podcast transcript review {extract.session_id}).",
+            hint=f"Listen and correct them (podcast room {extract.session_id} --transcript), then mark "
+            f"them reviewed there or with: podcast transcript review {extract.session_id}",
         )
     phrases = [p.phrase for p in sensitive.list_for(ws, extract.session_id)]
     names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}

@@ -11,12 +11,13 @@ from consent import checkpoints
 from podcast.cli import app
 from podcast.models import ModelStore
 from podcast.workspace import Workspace
+from sessions import transcripts
 
 
 @pytest.fixture(autouse=True)
 def reviewed(ws: Workspace, sid: int) -> None:
     """A corrected transcript: revoiced extracts can be rendered before the review asks."""
-    ws.conn.execute("UPDATE transcripts SET reviewed_at = 'now'")
+    transcripts.mark_reviewed(ws, sid)
 
 
 def run(runner: CliRunner, ws: Workspace, *args: str, input: str | None = None):  # type: ignore[no-untyped-def]

@@ -276,7 +276,9 @@ def test_publish_computes_each_extract_and_the_ledger_once(
     contents: list[int] = []
     readings: list[int] = []
     real_content, real_evidence = fingerprint.content, checkpoints.evidence
-    monkeypatch.setattr(fingerprint, "content", lambda w, e: contents.append(e.id) or real_content(w, e))
+    monkeypatch.setattr(
+        fingerprint, "content", lambda w, e, *a: contents.append(e.id) or real_content(w, e, *a)
+    )
     monkeypatch.setattr(checkpoints, "evidence", lambda w: readings.append(1) or real_evidence(w))
     site.publish(ws, voices=VOICES)
     assert sorted(contents) == sorted(cleared) and len(readings) == 1
