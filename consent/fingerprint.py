@@ -57,9 +57,19 @@ AudioMemo = dict[tuple[object, ...], str]
 
 def _audio_sha256(ws: Workspace, extract: Extract, memo: AudioMemo | None = None) -> str:
     take = next(t for t in sessions.get(ws, extract.session_id).takes if t.id == extract.take_id)
-    path = ws.absolute(take.relpath)
     start = round(extract.start_s * take.sample_rate_hz)
     stop = round(extract.end_s * take.sample_rate_hz)
+    if take.archived:
+        # The session was closed: its raw take is sealed or gone, and the digests of its
+        # extracts' audio were kept at that moment (so re-cuts after a withdrawal still work).
+        row = ws.conn.execute(
+            "SELECT sha256 FROM audio_digests WHERE take_id = ? AND start_frame = ? AND stop_frame = ?",
+            (take.id, start, stop),
+        ).fetchone()
+        if row is None:
+            sessions.raw_path(ws, take)  # raises, saying how to open the session again
+        return str(row["sha256"])
+    path = ws.absolute(take.relpath)
     if memo is not None:
         # For display only (the workbench redraws often): the same file, unchanged on disk,
         # gives the same digest. Recording a decision or publishing never passes a memo.
@@ -135,3 +145,14 @@ def of_content(item: ExtractContent, extract: Extract) -> str:
 def fingerprint(ws: Workspace, extract: Extract) -> str:
     """The current fingerprint of an extract (hex SHA-256)."""
     return of_content(content(ws, extract), extract)
+
+
+def keep_audio_digest(ws: Workspace, extract: Extract) -> None:
+    """Store the extract's audio digest, for when its raw take is sealed or destroyed."""
+    take = next(t for t in sessions.get(ws, extract.session_id).takes if t.id == extract.take_id)
+    start = round(extract.start_s * take.sample_rate_hz)
+    stop = round(extract.end_s * take.sample_rate_hz)
+    ws.conn.execute(
+        "INSERT OR REPLACE INTO audio_digests VALUES (?, ?, ?, ?)",
+        (take.id, start, stop, _audio_sha256(ws, extract)),
+    )

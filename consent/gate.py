@@ -140,7 +140,9 @@ def states(evidence: Evidence, extract_id: int, fingerprint: str, people: Iterab
         elif last.event == "grant":
             state = YES if last.fingerprint == fingerprint else OUTDATED
         else:
-            state = _STATE_OF_EVENT[last.event]
+            # An event this version does not know (a damaged or forged line) counts as a no:
+            # the gate fails closed.
+            state = _STATE_OF_EVENT.get(last.event, NO)
         if person in pending and state in _TO_ASK:
             state = UNCONFIRMED
         result[person] = state

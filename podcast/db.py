@@ -194,6 +194,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX transcript_history_session ON transcript_history (session_id, id);
     """,
+    # 9: encrypted backups made (for `doctor`: how old the last one is), and what happened to
+    # each take's raw audio when a session was closed (sealed or destroyed) with the audio
+    # digests its extracts' fingerprints need afterwards.
+    """
+    CREATE TABLE backups (
+        id          INTEGER PRIMARY KEY,
+        made_at     TEXT NOT NULL,
+        file_name   TEXT NOT NULL,
+        files       INTEGER NOT NULL,
+        bytes       INTEGER NOT NULL
+    );
+    ALTER TABLE sessions ADD COLUMN closed_at TEXT;
+    ALTER TABLE takes ADD COLUMN archived TEXT CHECK (archived IN ('sealed', 'destroyed'));
+    CREATE TABLE audio_digests (
+        take_id     INTEGER NOT NULL REFERENCES takes (id) ON DELETE CASCADE,
+        start_frame INTEGER NOT NULL,
+        stop_frame  INTEGER NOT NULL,
+        sha256      TEXT NOT NULL,
+        PRIMARY KEY (take_id, start_frame, stop_frame)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

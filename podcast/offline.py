@@ -83,3 +83,8 @@ def enforce_offline() -> None:
     if not _installed:
         sys.addaudithook(_audit)
         _installed = True
+
+
+def is_enforced() -> bool:
+    """Whether this process runs with the offline switches and the socket guard."""
+    return _installed and all(os.environ.get(k) == v for k, v in OFFLINE_ENVIRONMENT.items())

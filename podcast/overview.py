@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from consent import checkpoints, decisions
+from podcast.clock import now_iso
 from podcast.workspace import Workspace
 from publish import live
 from publish import state as publish_state
-from sessions import extracts, sessions
+from sessions import extracts, retention, sessions
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,32 @@ class Overview:
     sessions: tuple[SessionSummary, ...]
     blockers: tuple[str, ...]
     published: Published | None = None
+    raw: tuple[str, ...] = ()  # how long raw recordings stay (retention), one line each
+
+
+def raw_notes(ws: Workspace, now: str) -> tuple[str, ...]:
+    """What expires when: each open session's raw takes, against the show's retention."""
+    setting = ws.settings().retention
+    notes = []
+    for item in retention.plan(ws, now):
+        size = f"{item.raw_bytes / 1e6:.0f} MB"
+        if item.due:
+            notes.append(
+                f"Session {item.session_id}: raw takes ({size}) due to go since {item.expires_at[:10]}"  # type: ignore[index]
+                f" (podcast session close {item.session_id})."
+            )
+        elif item.expires_at:
+            notes.append(f"Session {item.session_id}: raw takes ({size}) kept until {item.expires_at[:10]}.")
+        elif item.complete_at and setting == "keep":
+            notes.append(
+                f'Session {item.session_id}: raw takes ({size}) kept for ever (retention = "keep"); '
+                f"close it when done: podcast session close {item.session_id}."
+            )
+        else:
+            notes.append(
+                f"Session {item.session_id}: raw takes ({size}) kept until its consent step is complete."
+            )
+    return tuple(notes)
 
 
 def _transcript_state(ws: Workspace, take_ids: list[int]) -> str:
@@ -57,7 +84,7 @@ def _transcript_state(ws: Workspace, take_ids: list[int]) -> str:
     return "reviewed" if all(r["reviewed_at"] for r in done) else "done"
 
 
-def overview(ws: Workspace) -> Overview:
+def overview(ws: Workspace, now: str | None = None) -> Overview:
     """Summarise the workspace and list what stands between it and a publication."""
     show = ws.settings()
     summaries = []
@@ -129,7 +156,7 @@ def overview(ws: Workspace) -> Overview:
             f"The live feed still carries extract(s) {ids}, no longer cleared "
             f"(withdrawn by a participant): {then}.",
         )
-    return Overview(show.title, tuple(summaries), tuple(blockers), published)
+    return Overview(show.title, tuple(summaries), tuple(blockers), published, raw_notes(ws, now or now_iso()))
 
 
 def _published(ws: Workspace, target: str, publishable: dict[int, bool]) -> Published | None:

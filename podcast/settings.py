@@ -41,6 +41,8 @@ CATEGORIES = (
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 _URL = re.compile(r"^https?://[^\s<>\"]+$")
+_ARCHIVE_KEY = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+_RETENTION = re.compile(r"^(\d{1,4}d|keep)$")
 _DEPLOY = re.compile(r"^(/[^\s]*|(ssh://)?[A-Za-z0-9._-]+@[A-Za-z0-9.-]+(:\d+)?[:/]/?[^\s]*)$")
 
 
@@ -67,6 +69,11 @@ class ShowSettings:
     # destination (user@host:/path); the SSH key's path (never a password).
     deploy_target: str = ""
     deploy_key: str = ""
+    # The association's archive key (an age public key, `podcast keys new`): backups and
+    # sealed sessions are encrypted to it; its private half lives on paper, not here.
+    archive_key: str = ""
+    # How long raw takes stay after a session's consent step is complete: "30d", or "keep".
+    retention: str = "30d"
 
     def __post_init__(self) -> None:
         validate(self)
@@ -96,6 +103,12 @@ def validate(settings: ShowSettings) -> None:
             raise _field_error(
                 "spoken_languages", f"holds {code!r}.", 'List ISO 639-1 codes, e.g. ["en", "fr"].'
             )
+    if settings.archive_key and not _ARCHIVE_KEY.match(settings.archive_key):
+        raise _field_error("archive_key", "is not an age public key.", "Make one with: podcast keys new")
+    if not _RETENTION.match(settings.retention):
+        raise _field_error(
+            "retention", f"is {settings.retention!r}.", 'Write a number of days, e.g. "30d", or "keep".'
+        )
     if not settings.spoken_languages:
         raise _field_error("spoken_languages", "is empty.", 'List at least one language, e.g. ["fr"].')
     if settings.protection_default not in ("revoice", "disguise"):

@@ -83,7 +83,7 @@ def _source(ws: Workspace, extract: Extract, speaker_id: str) -> np.ndarray:
     take = next(t for t in sessions.get(ws, extract.session_id).takes if t.id == extract.take_id)
     start = max(0.0, extract.start_s - PAD_S)
     data, rate = sf.read(
-        str(ws.absolute(take.relpath)),
+        str(sessions.raw_path(ws, take)),
         start=round(start * take.sample_rate_hz),
         stop=round((extract.end_s + PAD_S) * take.sample_rate_hz),
         dtype="float32",

@@ -283,7 +283,7 @@ def remap_channels(
         ).fetchall()
         moves: dict[int, list[int]] = {c: [] for c in changed}
         if rows:
-            energy = channels.energy_map(ws.absolute(item.relpath))
+            energy = channels.energy_map(sessions.raw_path(ws, item))
             for row in rows:
                 loudest = energy.loudest(row["start_s"], row["end_s"])
                 channel = None if loudest is None else loudest + 1

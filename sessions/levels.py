@@ -15,7 +15,7 @@ import numpy as np
 
 from podcast.fsutil import private_dir
 from podcast.workspace import Workspace
-from sessions import channels
+from sessions import channels, sessions
 from sessions.sessions import Take
 
 PER_SECOND = 10
@@ -54,6 +54,6 @@ def cached(ws: Workspace, take: Take) -> np.ndarray | None:
 
 def measure(ws: Workspace, take: Take) -> np.ndarray:
     """Measure a take's levels by streaming it (memory stays small) and cache them."""
-    levels = from_energy(channels.energy_map(ws.absolute(take.relpath)))
+    levels = from_energy(channels.energy_map(sessions.raw_path(ws, take)))
     save(ws, take, levels)
     return levels

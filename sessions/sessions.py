@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from consent import participants
 from consent.participants import Participant
@@ -34,6 +35,7 @@ class Take:
     frames: int
     state: str
     owners: tuple[ChannelOwner, ...]
+    archived: str | None = None  # "sealed" or "destroyed" once the session is closed
 
     @property
     def duration_s(self) -> float:
@@ -49,6 +51,7 @@ class Session:
     participants: tuple[Participant, ...]
     facilitator: Participant | None
     takes: tuple[Take, ...]
+    closed_at: str | None = None  # raw takes sealed or destroyed (`session close`)
 
     @property
     def duration_s(self) -> float:
@@ -139,6 +142,7 @@ def _takes(ws: Workspace, session_id: int) -> tuple[Take, ...]:
                 row["frames"],
                 row["state"],
                 owners,
+                row["archived"],
             )
         )
     return tuple(takes)
@@ -167,9 +171,25 @@ def get(ws: Workspace, session_id: int) -> Session:
         people,
         leads[0] if leads else None,
         _takes(ws, session_id),
+        row["closed_at"],
     )
 
 
 def list_all(ws: Workspace) -> list[Session]:
     ids = [r["id"] for r in ws.conn.execute("SELECT id FROM sessions ORDER BY id").fetchall()]
     return [get(ws, i) for i in ids]
+
+
+def raw_path(ws: Workspace, take: Take) -> Path:
+    """Where a take's raw audio is; raises NotFoundError once its session was closed."""
+    if take.archived == "sealed":
+        raise NotFoundError(
+            f"Take {take.position} of session {take.session_id} is sealed (its session is closed).",
+            hint=f"Open it with the association's key: podcast session unseal {take.session_id} --identity K",
+        )
+    if take.archived == "destroyed":
+        raise NotFoundError(
+            f"Take {take.position} of session {take.session_id} was destroyed when its session was closed.",
+            hint="Only what was cleared and rendered remains; a new recording is needed for anything else.",
+        )
+    return ws.absolute(take.relpath)

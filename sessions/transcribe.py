@@ -126,7 +126,7 @@ def transcribe_session(
                     allowed_languages=options.spoken_languages,
                     workers=options.workers,
                 )
-            path = ws.absolute(take.relpath)
+            path = sessions.raw_path(ws, take)
             audio, energies = _load(path, take.channels)
             if energies is not None:  # the workbench's level strip, for free (a cache: never fatal)
                 with contextlib.suppress(OSError):

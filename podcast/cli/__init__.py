@@ -15,6 +15,7 @@ from podcast.cli import (
     demo,
     extract,
     init,
+    keep,
     models,
     participant,
     protect,
@@ -73,6 +74,7 @@ protect.register(app, participant.app)
 publish.register(app)
 consent.register(app)
 room.register(app)
+keep.register(app)
 
 
 def main() -> None:

@@ -133,7 +133,7 @@ def preview(
     extract = extracts.get(ws, extract_id)
     rendering = anonymise.render(ws, extract, voices=_voices(), models=app_state.model_store())
     take = next(t for t in sessions.get(ws, extract.session_id).takes if t.id == extract.take_id)
-    original, rate = audio.read_range(ws.absolute(take.relpath), extract.start_s, extract.end_s)
+    original, rate = audio.read_range(sessions.raw_path(ws, take), extract.start_s, extract.end_s)
     target = int(device) if device and device.isdigit() else device
     err_console().print("♪ Original (never published)…")
     sound.play(original.mean(axis=1), rate, device=target)

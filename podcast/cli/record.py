@@ -223,7 +223,7 @@ def play(
     for take in session.takes:
         if offset <= start < offset + take.duration_s:
             samples, rate = audio.read_range(
-                ws.absolute(take.relpath), start - offset, min(end, offset + take.duration_s) - offset
+                sessions.raw_path(ws, take), start - offset, min(end, offset + take.duration_s) - offset
             )
             console().print(f"Playing {hms(len(samples) / rate)} from take {take.position}…")
             sound.play(

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from podcast.cli.common import PodcastGroup, SessionArg, console, escape, progress_bar, state
 from podcast.cli.render import hms
+from podcast.errors import InvalidInputError
 from sessions import editing, importer, sessions
 from sessions.sessions import Take
 
@@ -134,3 +135,76 @@ def map_(
             f"Take {item.take_position}, channel {item.channel}: {escape(item.speaker)}"
             f" ({item.words_moved} transcribed word(s) moved)."
         )
+
+
+@app.command("close")
+def close(
+    ctx: typer.Context,
+    session_id: Annotated[
+        int | None, typer.Argument(help="Session ID (see 'podcast session list').", min=1)
+    ] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="Close every session past the show's retention.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do it without asking (e.g. from a daily job).")] = False,
+) -> None:
+    """Close a session: seal (or destroy) its raw takes and the words nobody agreed to publish.
+
+    What was cleared stays: its protected renderings, its words, what was published, and the
+    consent record, so a withdrawal still re-cuts the episode. With --due, every session whose
+    retention has expired (see 'podcast status').
+    """
+    from podcast.clock import now_iso
+    from sessions import retention
+
+    ws = state(ctx).workspace()
+    now = now_iso()
+    if due == (session_id is not None):
+        raise InvalidInputError("Name one session, or give --due.", hint="podcast session close 3, or --due")
+    chosen = (
+        [session_id] if session_id is not None else [d.session_id for d in retention.plan(ws, now) if d.due]
+    )
+    out = console()
+    if not chosen:
+        out.print("No session is past the show's retention.")
+        return
+    for number in chosen:
+        closing = retention.prepare(ws, number)
+        verb = (
+            "sealed to the association's key"
+            if closing.seal
+            else "[bold red]destroyed[/] (the show has no archive key: podcast keys new)"
+        )
+        out.print(f"Closing session {number}:")
+        out.print(f"  {len(closing.takes)} raw take(s), {closing.raw_bytes / 1e6:.1f} MB: {verb}")
+        out.print(
+            f"  transcript: {closing.words_removed} word(s) outside cleared extracts removed"
+            + (" (the whole transcript sealed first)" if closing.seal else "")
+            + f"; {closing.words_kept} kept"
+        )
+        out.print(
+            f"  {len(closing.renderings_removed)} protected rendering(s) nothing needs any more removed"
+        )
+        out.print(
+            f"  kept: {len(closing.cleared)} cleared extract(s) and their renderings, the consent record, "
+            "the published show"
+        )
+        if not yes and not typer.confirm("Go ahead?", default=False):
+            raise typer.Exit(1)
+        retention.close(ws, number, now)
+        out.print(f"Session {number} is closed.")
+
+
+@app.command("unseal")
+def unseal(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    identity: Annotated[Path, typer.Option(help="The file holding the association's secret key.")],
+) -> None:
+    """Open a sealed session again (for a new cut): its takes and its whole transcript come back."""
+    from sessions import retention
+
+    ws = state(ctx).workspace()
+    count = retention.unseal(ws, session_id, identity)
+    console().print(f"Session {session_id} is open again: {count} take(s) and its transcript are back.")
+    console().print(f"Close it again when done: podcast session close {session_id}")

@@ -28,6 +28,11 @@ def status(ctx: typer.Context) -> None:
         out.print(f"  Next 'podcast deploy': {shown.to_send} file(s) to send, {shown.to_delete} to delete.")
         for extract_id in shown.live_not_cleared:
             out.print(f"  [bold red]Extract {extract_id} is live but no longer cleared.[/]")
+    if view.raw:
+        out.print("[bold]Raw recordings:[/]")
+        for note in view.raw:
+            style = "yellow" if "due" in note or "for ever" in note else ""
+            out.print(f"  [{style}]• {escape(note)}[/]" if style else f"  • {escape(note)}")
     if view.blockers:
         out.print("[bold]Before publishing:[/]")
         for blocker in view.blockers:

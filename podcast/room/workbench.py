@@ -264,7 +264,7 @@ def routes(opener: Callable[[], Any], token: str, page: Page) -> list[Route]:
     def audio(request: Request) -> Response:
         with opener() as ws:
             take = _take(ws, request)
-            path = ws.absolute(take.relpath)
+            path = sessions.raw_path(ws, take)
         choice = request.query_params.get("channel", "mix")
         try:
             wav = listen.VirtualWav.open(path, None if choice == "mix" else int(choice) - 1)

@@ -110,3 +110,11 @@ def test_a_later_version_needs_a_new_yes_and_nobody_means_not_cleared() -> None:
     assert set(gate.states(found, 1, "Y", PEOPLE).values()) == {gate.OUTDATED}
     assert not gate.is_cleared(found, 1, "X", [])
     assert not gate.decide(found, gate.Snapshot(1, "X", tuple(PEOPLE), False)).publishable
+
+
+def test_an_unknown_event_counts_as_a_no_and_never_crashes_the_gate() -> None:
+    from consent.ledger import Entry
+
+    odd = Entry(1, "2026-01-01T00:00:00Z", "0" * 64, "1" * 64, "grunt", "p-1", 1, 7, "f", "p-2", "room", "en")
+    evidence = gate.Evidence(((1, odd),), frozenset({1}))
+    assert gate.states(evidence, 7, "f", ["p-1"]) == {"p-1": gate.NO}
