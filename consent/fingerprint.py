@@ -59,16 +59,18 @@ def _audio_sha256(ws: Workspace, extract: Extract, memo: AudioMemo | None = None
     take = next(t for t in sessions.get(ws, extract.session_id).takes if t.id == extract.take_id)
     start = round(extract.start_s * take.sample_rate_hz)
     stop = round(extract.end_s * take.sample_rate_hz)
-    if take.archived:
-        # The session was closed: its raw take is sealed or gone, and the digests of its
-        # extracts' audio were kept at that moment (so re-cuts after a withdrawal still work).
-        row = ws.conn.execute(
-            "SELECT sha256 FROM audio_digests WHERE take_id = ? AND start_frame = ? AND stop_frame = ?",
-            (take.id, start, stop),
-        ).fetchone()
-        if row is None:
-            sessions.raw_path(ws, take)  # raises, saying how to open the session again
+    # A raw take changes only when its session is closed (sealed or destroyed) or a participant
+    # is erased (silenced where she spoke): the digests of its extracts' audio were kept just
+    # before, and stand for what each extract was when people decided on it. (What she said
+    # leaves the transcript too, so an extract she spoke in gets a new fingerprint anyway.)
+    row = ws.conn.execute(
+        "SELECT sha256 FROM audio_digests WHERE take_id = ? AND start_frame = ? AND stop_frame = ?",
+        (take.id, start, stop),
+    ).fetchone()
+    if row is not None:
         return str(row["sha256"])
+    if take.archived:
+        sessions.raw_path(ws, take)  # raises, saying how to open the session again
     path = ws.absolute(take.relpath)
     if memo is not None:
         # For display only (the workbench redraws often): the same file, unchanged on disk,

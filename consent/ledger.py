@@ -24,7 +24,7 @@ from podcast.clock import now_iso
 from podcast.errors import PodcastError
 
 GENESIS = "0" * 64
-EVENTS = ("grant", "refuse", "defer", "withdraw")
+EVENTS = ("grant", "refuse", "defer", "withdraw", "erase")  # erase: session 0, extract 0
 # Closed vocabularies: nothing free-form ever enters the ledger (it can never be edited).
 METHODS = ("in_room", "room", "phone", "paper")
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")

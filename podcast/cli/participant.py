@@ -88,3 +88,40 @@ def retire(ctx: typer.Context, name: NameArg) -> None:
     ws = state(ctx).workspace()
     person = participants.retire(ws, name)
     console().print(f"Retired [bold]{escape(person.pseudonym)}[/]")
+
+
+@app.command("erase")
+def erase(
+    ctx: typer.Context,
+    name: NameArg,
+    witness: Annotated[str | None, typer.Option(help="Who took the request (default: herself).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do it without asking.")] = False,
+) -> None:
+    """Erase a participant on her request: her consent withdrawn everywhere, her words and voice
+    removed from every transcript, take and rendering; her pseudonym replaced by a neutral label.
+
+    The consent record keeps its opaque entries and gains an erasure entry. Run 'podcast publish'
+    (and 'podcast deploy') afterwards: the episodes she was in are re-cut without her.
+    """
+    from consent import erasure
+
+    ws = state(ctx).workspace()
+    person = participants.get(ws, name) if not name.lower().startswith("erased-") else None
+    if person is None:
+        raise InvalidInputError(f"{name!r} was already erased.", hint="Nothing left to do.")
+    out = console()
+    out.print(
+        f"This erases {escape(person.pseudonym)} everywhere on this laptop: her consent is withdrawn from "
+        "every extract, her words leave every transcript, her microphone and her turns become silence "
+        "in every raw take, her protected renderings and voice settings are deleted. It cannot be undone."
+    )
+    if not yes and not typer.confirm("Erase her?", default=False):
+        raise typer.Exit(1)
+    helper = participants.get(ws, witness) if witness else None
+    with out.status("Erasing…"):
+        done = erasure.erase(ws, name, witness=helper)
+    out.print(
+        f"Erased: now '{done.label}'. {done.withdrawn} agreement(s) withdrawn, {done.words_removed} word(s) "
+        f"removed, {done.takes_silenced} take(s) silenced, {done.renderings_removed} rendering(s) deleted."
+    )
+    out.print("Next: podcast publish (the episodes she was in are re-cut), then podcast deploy.")

@@ -251,3 +251,49 @@ def test_doctor_on_a_healthy_and_on_a_broken_workspace(
     assert broken.exit_code == 2, broken.output
     assert "✗ consent record: The consent record does not verify" in broken.output
     assert "fix: podcast consent verify" in broken.output
+
+
+def test_erasure_leaves_no_word_of_hers_anywhere_and_her_channel_silent(
+    runner: CliRunner, ws: Workspace, published: list[int], tmp_path: Path
+) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    from sessions import extracts
+
+    blessing = participants.get(ws, "Blessing")
+    take = sessions.get(ws, 1).takes[0]
+    channel = next(o.channel for o in take.owners if o.participant and o.participant.id == blessing.id)
+    before = sf.read(str(ws.absolute(take.relpath)), always_2d=True)[0]
+    assert np.abs(before[:, channel - 1]).max() > 0
+    result = runner.invoke(app, ["-w", str(ws.root), "participant", "erase", "Blessing", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "now 'erased-1'" in result.output
+    again = site.publish(ws, voices=VOICES)
+    # Every participant decides on every extract of her session: her consent withdrawn
+    # everywhere blocks them all, and the episode leaves the feed.
+    assert again.changes == ("Episode 'Arrivals' was removed from the feed: no extract is cleared.",)
+    assert list(again.out_dir.glob("*.mp3")) == []
+    # Her words: nowhere in the workspace or the published folder, in any file.
+    said = [b"arrived", b"three years", b"Paris"]
+    files = [p for p in ws.root.rglob("*") if p.is_file()]
+    found = [(p.relative_to(ws.root), w) for p in files for w in said if w in p.read_bytes()]
+    assert found == []
+    # Her microphone is digital silence, and every microphone during her turn.
+    after, rate = sf.read(str(ws.absolute(take.relpath)), always_2d=True)
+    assert not after[:, channel - 1].any()
+    assert not after[int(3.2 * rate) : int(5.6 * rate)].any()
+    assert np.array_equal(after[: int(2.5 * rate), 0], before[: int(2.5 * rate), 0]), "Amara's own turn kept"
+    # Others' answers stay as they were (the raw take's silence does not outdate them); hers
+    # is "withdrawn" on every extract.
+    amara = participants.get(ws, "Amara").id
+    for status in decisions.session_status(ws, 1):
+        assert status.states[blessing.id] == "withdrawn" and not status.cleared
+        assert status.states[amara] == ("outdated" if status.extract.id == published[1] else "yes")
+    assert "Blessing" not in {p.pseudonym for p in participants.list_all(ws, include_retired=True)}
+    assert [
+        u.speaker for u in extracts.utterances_in(transcripts.load(ws, 1), extracts.get(ws, published[1]))
+    ] == []
+    events = [e.event for e in checkpoints.ledger(ws).entries()]
+    assert events[-1] == "erase" and checkpoints.verify(ws)[0].ok
+    assert site.check(ws) == []
