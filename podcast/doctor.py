@@ -18,9 +18,10 @@ from consent import checkpoints
 from podcast import backup, offline
 from podcast.clock import now_iso
 from podcast.errors import PodcastError
-from podcast.fsutil import free_bytes
+from podcast.fsutil import free_bytes, sha256_file
 from podcast.models import ModelStore
 from podcast.workspace import Workspace
+from publish.voices import VoiceStore
 from sessions import retention, sessions
 
 OK, WARNING, ERROR = "ok", "warning", "error"
@@ -111,6 +112,28 @@ def check_models(models: ModelStore) -> Finding:
     return Finding("transcription model", OK, "The transcription model is complete (checksums verified).")
 
 
+def check_voices(voices: VoiceStore) -> Finding:
+    """Every synthetic voice's files are there, and added ones are unchanged (sha256)."""
+    try:
+        listed = voices.list()
+    except PodcastError as exc:
+        return Finding("voices", ERROR, exc.message, exc.hint or "podcast voices list")
+    for voice in listed:
+        if not voice.model.is_file() or not voice.config.is_file():
+            return Finding(
+                "voices", ERROR, f"The files of voice {voice.name!r} are missing.", "podcast voices add"
+            )
+        expected = voices.recorded_sha256(voice.name)
+        if expected and sha256_file(voice.model) != expected:
+            return Finding(
+                "voices",
+                ERROR,
+                f"The voice {voice.name!r} is not the file that was added (sha256 differs).",
+                "Copy the original .onnx back, or add the voice again under another name.",
+            )
+    return Finding("voices", OK, f"{len(listed)} synthetic voice(s) complete and unchanged.")
+
+
 def check_ledger(ws: Workspace) -> Finding:
     try:
         verdict, _ = checkpoints.verify(ws)
@@ -181,7 +204,9 @@ def check_offline() -> Finding:
     return Finding("offline", ERROR, "The offline guard is not active.", "Reinstall the toolkit.")
 
 
-def examine(ws: Workspace, models: ModelStore, clock: Callable[[], str] = now_iso) -> list[Finding]:
+def examine(
+    ws: Workspace, models: ModelStore, voices: VoiceStore, clock: Callable[[], str] = now_iso
+) -> list[Finding]:
     stamp = clock()
     now = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     return [
@@ -189,6 +214,7 @@ def examine(ws: Workspace, models: ModelStore, clock: Callable[[], str] = now_is
         check_modes(ws),
         check_space(ws),
         check_models(models),
+        check_voices(voices),
         check_ledger(ws),
         check_retention(ws, stamp),
         check_backup(ws, now),

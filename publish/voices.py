@@ -62,6 +62,11 @@ class VoiceStore:
             )
         return voices
 
+    def recorded_sha256(self, name: str) -> str | None:
+        """The model's sha256 recorded when the voice was added (None for the bundled one)."""
+        entry = self._registry().get(name)
+        return None if entry is None else entry.get("sha256")
+
     def get(self, name: str) -> Voice:
         for voice in self.list():
             if voice.name == name:

@@ -122,7 +122,10 @@ def doctor_command(
     from podcast import doctor
 
     app_state = state(ctx)
-    findings = doctor.examine(app_state.workspace(), app_state.model_store())
+    from podcast.models import default_data_dir
+    from publish.voices import VoiceStore
+
+    findings = doctor.examine(app_state.workspace(), app_state.model_store(), VoiceStore(default_data_dir()))
     if as_json:
         typer.echo(doctor.as_json(findings))
     else:

@@ -234,7 +234,7 @@ def test_doctor_on_a_healthy_and_on_a_broken_workspace(
     report = json.loads(result.output)
     levels = {c["check"]: c["level"] for c in report["checks"]}
     assert levels["consent record"] == levels["file modes"] == levels["backup"] == levels["offline"] == "ok"
-    assert levels["transcription model"] == "ok" and levels["retention"] == "ok"
+    assert levels["transcription model"] == levels["voices"] == levels["retention"] == "ok"
     assert (
         result.exit_code
         == report["exit_code"]
@@ -297,3 +297,19 @@ def test_erasure_leaves_no_word_of_hers_anywhere_and_her_channel_silent(
     events = [e.event for e in checkpoints.ledger(ws).entries()]
     assert events[-1] == "erase" and checkpoints.verify(ws)[0].ok
     assert site.check(ws) == []
+
+
+def test_doctor_notices_a_changed_voice(tmp_path: Path) -> None:
+    from publish.voices import VoiceStore
+
+    model = tmp_path / "fr_FR-test.onnx"
+    model.write_bytes(b"onnx model bytes")
+    model.with_name(model.name + ".json").write_text(
+        '{"language": {"code": "fr_FR"}, "audio": {"sample_rate": 22050}}'
+    )
+    store = VoiceStore(tmp_path / "data")
+    store.add(model)
+    assert doctor.check_voices(store).level == doctor.OK
+    model.write_bytes(b"another model")
+    changed = doctor.check_voices(store)
+    assert changed.level == doctor.ERROR and "sha256 differs" in changed.message
