@@ -17,6 +17,7 @@ The clock is passed in (an ISO time), never read here, so tests choose the day.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -174,8 +175,6 @@ def close(ws: Workspace, session_id: int, now: str) -> Closing:
                 source = ws.absolute(take.relpath)
                 vault.seal_file(source, source.with_name(source.name + ".age"), recipient)
         data = _transcript_json(ws, session)
-        import io
-
         vault.seal(io.BytesIO(data), folder / TRANSCRIPT_SEALED, recipient, plain_size=len(data))
     # 3. Remove the clear material.
     removed, _ = _words_outside(ws, session_id, [extracts.get(ws, i) for i in closing.cleared])
@@ -197,7 +196,8 @@ def close(ws: Workspace, session_id: int, now: str) -> Closing:
     for cached in (ws.cache_dir / "levels").glob("take-*"):
         if any(cached.name.startswith(f"take-{t.id}-") for t in session.takes):
             cached.unlink(missing_ok=True)
-    fsync_dir(folder) if folder.exists() else None
+    if folder.exists():
+        fsync_dir(folder)
     return closing
 
 
