@@ -3,9 +3,14 @@
 The audio callback only hands blocks to a queue; a writer thread writes them to WAV files
 whose header libsndfile keeps current after every write (any WAV reader can open a take
 while it is recorded, and a kill loses only what was in flight), fsyncs about once a
-second, and rolls over to a new take before WAV's 4 GiB limit. Each segment is a take
-registered in the database as 'recording' until it is closed; `recover` repairs takes a
-crash left open.
+second, and rolls over to a new take before WAV's 4 GiB limit (by time, and by size for
+the number of inputs). Each segment is a take registered in the database as 'recording'
+until it is closed; `recover` repairs takes a crash left open.
+
+A pulled cable is noticed: exact digital silence on every input for 2 s (real microphones
+never give exact zeros), the stream ending, or no audio at all. The alarm is raised, the take
+is closed cleanly, nothing is written during the gap, the device is opened again every 2 s,
+and recording goes on in a new take as soon as a signal is back, with the gap marked.
 """
 
 from __future__ import annotations
@@ -39,7 +44,10 @@ _UPDATE_HEADER_AUTO = 0x1061  # libsndfile SFC_SET_UPDATE_HEADER_AUTO
 BYTES_PER_SAMPLE = 3  # PCM_24 takes
 WARN_DISK_S = 600.0
 STOP_DISK_S = 60.0
-DEVICE_SILENT_S = 2.0
+DEVICE_SILENT_S = 2.0  # no audio at all from the device for this long: it is gone
+SIGNAL_LOST_S = 2.0  # exact digital silence on every input for this long: a cable is out
+REOPEN_EVERY_S = 2.0  # while the signal is lost, try the device again this often
+MAX_TAKE_BYTES = int(0.95 * 2**32)  # WAV's data size field is 32 bits: roll over well before
 SYNC_EVERY_S = 1.0
 FULL_SCALE = float(2**31)
 CLIP_LEVEL = 0.999
@@ -55,7 +63,7 @@ class RecordOptions:
     inputs: tuple[int, ...] | None = None  # 1-based interface inputs; default one per participant
     rate_hz: int = 48_000
     channel_map: dict[int, str] | None = None  # interface input -> pseudonym
-    segment_s: float = 45 * 60.0  # well under WAV's 4 GiB (3 h at 4 ch / 48 kHz / 16 bit)
+    segment_s: float = 45 * 60.0  # a take's length; shorter if WAV's 4 GiB would be reached first
     max_duration_s: float | None = None
 
 
@@ -77,6 +85,7 @@ class RecordingStatus:
     takes: int
     running: bool
     stop_reason: str | None
+    signal_lost: bool = False  # the alarm: no signal from the interface; waiting for it to come back
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,8 @@ class RecordingResult:
     duration_s: float
     dropouts: tuple[float, ...]  # times (s) of input overflows
     markers: int
-    stop_reason: str  # stopped, duration, disk_full, device_lost, error
+    stop_reason: str  # stopped, duration, disk_full, error
+    gaps: int = 0  # times the signal was lost and came back (each marked in the session)
 
 
 def _dbfs(value: float) -> float:
@@ -113,6 +123,10 @@ class _State:
     warning: str | None = None
     stop_reason: str | None = None
     last_block_at: float = 0.0
+    silent_frames: int = 0  # consecutive frames of exact zeros on every input
+    signal_lost: bool = False
+    lost_at: float = 0.0  # clock time the signal was lost
+    gaps: int = 0
 
 
 class Recorder:
@@ -163,6 +177,10 @@ class Recorder:
         self._lock_fd: int | None = None
         self._started_at = 0.0
         self._error: BaseException | None = None
+        self._device: Any = None
+        self._generation = 0  # which stream is current (a replaced one's end is not a loss)
+        self._stream_ended = threading.Event()
+        self._next_reopen = 0.0
 
     # -- set-up ------------------------------------------------------------------------------
     def _owners(self) -> dict[int, str | None]:
@@ -203,10 +221,8 @@ class Recorder:
                 f"Session {self.session.id} is being recorded already.",
                 hint="Stop the other recording first.",
             ) from None
-        factory = self.stream_factory or sound.input_stream
-        self._stream = factory(
-            device, max(self.inputs), self.options.rate_hz, self._callback, self._on_finished
-        )
+        self._device = device
+        self._stream = self._open_stream()
         self._conn = db.connect(self.ws.db_path, one_thread=False)  # handed to the writer thread
         try:
             self._open_segment()
@@ -233,9 +249,38 @@ class Recorder:
             with self._lock:
                 self._state.dropouts.append(self._state.frames / self.options.rate_hz)
 
-    def _on_finished(self) -> None:
-        if not self._stop.is_set():
-            self.stop("device_lost")
+    def _open_stream(self) -> Any:
+        """Open (not start) an input stream on the device; its end is reported as a loss
+        only while it is the current one."""
+        self._generation += 1
+        generation = self._generation
+        factory = self.stream_factory or sound.input_stream
+
+        def finished() -> None:
+            if generation == self._generation and not self._stop.is_set():
+                self._stream_ended.set()  # the writer thread closes the take and raises the alarm
+
+        return factory(self._device, max(self.inputs), self.options.rate_hz, self._callback, finished)
+
+    def _reopen(self) -> None:
+        """While the signal is lost: close the stream and open the device again (a replugged
+        interface, or a sound server that moved the stream elsewhere, comes back this way)."""
+        old = self._stream
+        self._generation += 1  # the old stream's end is not news
+        with contextlib.suppress(Exception):
+            old.abort()
+        with contextlib.suppress(Exception):
+            old.close()
+        try:
+            stream = self._open_stream()
+            stream.start()
+        except Exception as exc:
+            log.info("the audio interface is not back yet: %s", exc)
+            return
+        self._stream = stream
+        self._stream_ended.clear()
+        with self._lock:
+            self._state.last_block_at = self.clock()
 
     # -- the writer thread ---------------------------------------------------------------------
     def _write_loop(self) -> None:
@@ -248,11 +293,15 @@ class Recorder:
                     item = None
                     if self._stop.is_set():
                         break
-                    if self.clock() - self._state.last_block_at > DEVICE_SILENT_S:
-                        self._request_stop("device_lost")
                 if item is not None:
                     self.feed(*item)
                 now = self.clock()
+                if self._stream_ended.is_set() or now - self._state.last_block_at > DEVICE_SILENT_S:
+                    self._stream_ended.clear()
+                    self._lose_signal("the audio interface stopped sending sound")
+                if self._state.signal_lost and now >= self._next_reopen:
+                    self._next_reopen = now + REOPEN_EVERY_S
+                    self._reopen()
                 if now - last_sync >= SYNC_EVERY_S:
                     self._sync()
                     last_sync = now
@@ -268,9 +317,21 @@ class Recorder:
     def feed(self, block: np.ndarray, overflow: bool = False) -> None:
         """Write one block (frames x channels, int32) and update meters; also used by tests."""
         rate = self.options.rate_hz
+        silent = not block.any()
         with self._lock:
             state = self._state
             state.last_block_at = self.clock()
+            state.silent_frames = state.silent_frames + len(block) if silent else 0
+            lost, back = state.signal_lost, state.signal_lost and not silent
+            starts_loss = not lost and silent and state.silent_frames >= SIGNAL_LOST_S * rate
+        if lost and not back:
+            return  # nothing is written while there is no signal: the gap is marked instead
+        if starts_loss:
+            self._lose_signal("every input is digital silence (a cable pulled?)")
+            return
+        if back:
+            self._regain_signal()
+        with self._lock:
             if overflow:
                 state.dropouts.append(state.frames / rate)
                 log.warning("input overflow (dropout) at %.2f s", state.frames / rate)
@@ -283,7 +344,7 @@ class Recorder:
         while written < len(block):
             segment = self._segment
             assert segment is not None
-            room = int(self.options.segment_s * rate) - segment.frames
+            room = self.segment_frames - segment.frames
             if room <= 0:
                 self._roll_over()
                 continue
@@ -378,6 +439,42 @@ class Recorder:
                 if path.exists() and path.stat().st_size <= 44:
                     path.unlink()
 
+    @property
+    def segment_frames(self) -> int:
+        """A take's length in frames: the option, but never past WAV's 4 GiB at this width."""
+        by_size = MAX_TAKE_BYTES // (self.channels * BYTES_PER_SAMPLE)
+        return min(int(self.options.segment_s * self.options.rate_hz), by_size)
+
+    def _lose_signal(self, why: str) -> None:
+        """The alarm: close the take cleanly, then wait for the signal to come back (writer thread)."""
+        if self._state.signal_lost:
+            return
+        self._close_segment()  # before the alarm shows: whoever sees it finds the take complete
+        with self._lock:
+            self._state.signal_lost = True
+            self._state.lost_at = self.clock()
+            self._state.warning = (
+                f"NO SIGNAL: {why}. Check the cable and the interface; recording resumes by itself."
+            )
+        log.warning("signal lost at %.1f s: %s", self._state.frames / self.options.rate_hz, why)
+        self._next_reopen = self.clock() + REOPEN_EVERY_S
+
+    def _regain_signal(self) -> None:
+        """The signal is back: a new take, with a marker saying how long the gap was."""
+        with self._lock:
+            gap = self.clock() - self._state.lost_at
+            self._state.signal_lost = False
+            self._state.gaps += 1
+            self._state.warning = f"Signal back after a gap of {gap:.0f} s (marked in the session)."
+        self._open_segment()
+        assert self._conn is not None and self._segment is not None
+        self._conn.execute(
+            "INSERT INTO markers (take_id, time_s, label) VALUES (?, 0, ?)",
+            (self._segment.take_id, f"gap: {gap:.0f} s without signal before this take"),
+        )
+        self._markers += 1
+        log.warning("signal back after %.1f s", gap)
+
     def _roll_over(self) -> None:
         self._close_segment()
         self._open_segment()
@@ -425,6 +522,7 @@ class Recorder:
                 len(self._take_ids),
                 not self._stop.is_set(),
                 state.stop_reason,
+                state.signal_lost,
             )
 
     def wait(
@@ -450,6 +548,7 @@ class Recorder:
             tuple(state.dropouts),
             self._markers,
             state.stop_reason or "stopped",
+            state.gaps,
         )
 
     def _finish(self) -> None:

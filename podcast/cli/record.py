@@ -30,7 +30,6 @@ _REASONS = {
     "stopped": "Stopped.",
     "duration": "Reached the requested duration.",
     "disk_full": "Stopped: the disk is almost full. Everything recorded is kept.",
-    "device_lost": "Stopped: the audio device stopped answering (unplugged?). Everything recorded is kept.",
     "error": "Stopped by an error. Everything recorded is kept.",
 }
 
@@ -59,8 +58,9 @@ def _bar(dbfs: float, width: int = 30) -> Text:
 
 
 def _screen(status: RecordingStatus) -> Table:
+    head = "[bold white on red] !!! NO SIGNAL !!! [/]" if status.signal_lost else "● REC"
     table = Table(
-        title=f"● REC {hms(status.elapsed_s)}   dropouts: {status.dropouts}   "
+        title=f"{head} {hms(status.elapsed_s)}   dropouts: {status.dropouts}   "
         f"disk: {hms(status.disk_left_s) if status.disk_left_s != float('inf') else '-'} left",
         caption="m = marker    q = stop",
         expand=False,
@@ -79,8 +79,25 @@ def _screen(status: RecordingStatus) -> Table:
             Text("CLIP", style="bold red") if meter.clipped else "",
         )
     if status.warning:
-        table.add_row("", Text(status.warning, style="bold yellow"), "", "", "")
+        style = "bold white on red" if status.signal_lost else "bold yellow"
+        table.add_row("", Text(status.warning, style=style), "", "", "")
     return table
+
+
+class _Alarm:
+    """Rings the terminal bell once when the signal is lost (and once more every 10 s)."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.rung_at = -1e9
+
+    def __call__(self, status: RecordingStatus) -> None:
+        if status.signal_lost and time.monotonic() - self.rung_at >= 10:
+            self.rung_at = time.monotonic()
+            self.out.file.write("\a")
+            self.out.file.flush()
+        elif not status.signal_lost:
+            self.rung_at = -1e9
 
 
 @contextlib.contextmanager
@@ -140,7 +157,14 @@ def record(
         str | None, typer.Option("--map", help="Who is on which input: 1=NAME,2=NAME (the facilitator too).")
     ] = None,
     max_duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    segment_minutes: Annotated[float, typer.Option(help="Start a new take file every N minutes.")] = 45.0,
+    segment_minutes: Annotated[
+        float,
+        typer.Option(
+            help="Start a new take file every N minutes. A WAV take must stay under 4 GiB: at 48 kHz "
+            "and 24 bits a new take starts after at most 3 h 56 min with 2 inputs, 1 h 58 min with 4, "
+            "59 min with 8 and 39 min with 12, whatever N is."
+        ),
+    ] = 45.0,
 ) -> None:
     """Record a session: one channel per microphone, live meters, crash-safe takes."""
     ws = state(ctx).workspace()
@@ -168,11 +192,21 @@ def record(
                 Live(_screen(recorder.status()), console=out, refresh_per_second=4) as live,
                 _keys(recorder),
             ):
-                result = recorder.wait(lambda s: live.update(_screen(s)), interval_s=0.25)
+                alarm = _Alarm(out)
+
+                def show(status: RecordingStatus) -> None:
+                    live.update(_screen(status))
+                    alarm(status)
+
+                result = recorder.wait(show, interval_s=0.25)
         else:
             last = [0.0]
+            lost = [False]
 
             def plain(status: RecordingStatus) -> None:
+                if status.signal_lost != lost[0]:  # the alarm, and its end, at once
+                    lost[0] = status.signal_lost
+                    out.print(("\a" if status.signal_lost else "") + escape(status.warning or ""))
                 if time.monotonic() - last[0] >= 5 and not state(ctx).quiet:
                     last[0] = time.monotonic()
                     levels = " ".join(f"{m.label}:{m.peak_dbfs:.0f}dB" for m in status.meters)
@@ -191,6 +225,11 @@ def record(
         f"Recorded {hms(result.duration_s)} in {len(result.take_ids)} take(s); "
         f"{len(result.dropouts)} dropout(s); {result.markers} marker(s)."
     )
+    if result.gaps:
+        console().print(
+            f"[bold]The signal was lost {result.gaps} time(s)[/] (a cable or the interface): each gap "
+            "is marked at the start of the take after it ('podcast transcript show' lists markers)."
+        )
     if result.dropouts:
         console().print("Dropouts at: " + ", ".join(f"{t:.1f} s" for t in result.dropouts[:20]))
 

@@ -224,10 +224,18 @@ class FakeStream:
     device unplugged mid-take."""
 
     def __init__(
-        self, callback: Any, finished: Any, blocks: int, overflow_at: set[int], unplug: bool
+        self,
+        callback: Any,
+        finished: Any,
+        blocks: int,
+        overflow_at: set[int],
+        unplug: bool,
+        value: Any = lambda index: index * 1000,
+        pace_s: float = 0.002,
     ) -> None:
         self.callback, self.finished = callback, finished
         self.blocks, self.overflow_at, self.unplug = blocks, overflow_at, unplug
+        self.value, self.pace_s = value, pace_s
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.stopped = threading.Event()
 
@@ -236,9 +244,9 @@ class FakeStream:
             if self.stopped.is_set():
                 return
             status = type("Status", (), {"input_overflow": index in self.overflow_at})()
-            block = np.full((480, 2), index * 1000, dtype=np.int32)
+            block = np.full((480, 2), self.value(index), dtype=np.int32)
             self.callback(block, 480, None, status)
-            time.sleep(0.002)
+            time.sleep(self.pace_s)
         if self.unplug:
             self.finished()
 
@@ -276,22 +284,62 @@ def test_dropouts_are_counted_and_logged_with_their_time(
     assert result.stop_reason == "duration"
 
 
-def test_device_lost_mid_take_stops_cleanly_and_keeps_everything(ws: Workspace, session_id: int) -> None:
+def _until(recorder: Recorder, check: Any, seconds: float = 10.0) -> RecordingStatus:
+    deadline = time.monotonic() + seconds
+    while not check(status := recorder.status()):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.02)
+    return status
+
+
+def test_a_device_that_stops_raises_the_alarm_and_recording_resumes_in_a_new_take(
+    ws: Workspace, session_id: int
+) -> None:
     recorder = Recorder(ws, session_id, RecordOptions(inputs=(1, 2)), stream_factory=_fake(50, unplug=True))
     recorder.start()
+    lost = _until(recorder, lambda s: s.signal_lost)
+    assert lost.running and "NO SIGNAL" in (lost.warning or "")
+    first = sessions.get(ws, session_id).takes[-1]
+    assert first.state == "complete" and first.frames == 50 * 480, "the take was closed cleanly"
+    # The recorder opens the device again (here: a new fake stream) and goes on in a new take.
+    back = _until(recorder, lambda s: not s.signal_lost and s.takes == 2)
+    assert "Signal back" in (back.warning or "")
+    recorder.stop()
     result = recorder.wait()
-    assert result.stop_reason == "device_lost"
-    take = sessions.get(ws, session_id).takes[-1]
-    assert take.state == "complete" and take.frames == 50 * 480
-    assert sf.info(str(ws.absolute(take.relpath))).frames == 50 * 480
+    assert result.stop_reason == "stopped" and len(result.take_ids) >= 2
+    second = sessions.get(ws, session_id).takes[1]
+    marker = ws.conn.execute("SELECT time_s, label FROM markers WHERE take_id = ?", (second.id,)).fetchone()
+    assert marker["time_s"] == 0 and marker["label"].startswith("gap:")
 
 
-def test_a_silent_device_counts_as_lost(ws: Workspace, session_id: int) -> None:
-    recorder = Recorder(ws, session_id, RecordOptions(inputs=(1, 2)), stream_factory=_fake(20))
+def test_digital_silence_on_every_input_is_a_pulled_cable(ws: Workspace, session_id: int) -> None:
+    """Blocks keep coming but hold exact zeros (what a sound server gives once the interface
+    is gone): after 2 s, the alarm; nothing more is written until a real signal is back."""
+
+    def factory(device: Any, channels: int, rate: int, callback: Any, finished: Any) -> Any:
+        def value(index: int) -> int:
+            return 0 if 100 <= index < 400 else 5000 + index  # 3 s of zeros after 1 s
+
+        return FakeStream(callback, finished, 700, set(), False, value=value, pace_s=0.01)
+
+    recorder = Recorder(ws, session_id, RecordOptions(inputs=(1, 2)), stream_factory=factory)
     recorder.start()
-    result = recorder.wait()
-    assert result.stop_reason == "device_lost"
-    assert sessions.get(ws, session_id).takes[-1].frames == 20 * 480
+    _until(recorder, lambda s: s.signal_lost)
+    _until(recorder, lambda s: not s.signal_lost and s.takes == 2)
+    recorder.stop()
+    recorder.wait()
+    first, second = sessions.get(ws, session_id).takes[:2]
+    assert first.frames == pytest.approx(300 * 480, abs=2 * 480), "1 s of signal, then 2 s of silence"
+    data, _ = sf.read(str(ws.absolute(second.relpath)), dtype="int32", always_2d=True)
+    assert data[0, 0] != 0, "the new take starts with the signal, not with the gap"
+
+
+def test_takes_roll_over_before_wav_s_4_gib_whatever_the_setting(ws: Workspace, session_id: int) -> None:
+    twelve = Recorder(ws, session_id, RecordOptions(inputs=tuple(range(1, 13))), stream_factory=_fake(1))
+    assert twelve.segment_frames * 12 * 3 < 2**32
+    assert twelve.segment_frames / RATE / 60 == pytest.approx(39.4, abs=0.1), "39 min, not 45"
+    four = Recorder(ws, session_id, RecordOptions(inputs=(1, 2, 3, 4)), stream_factory=_fake(1))
+    assert four.segment_frames == 45 * 60 * RATE
 
 
 def test_disk_almost_full_warns_then_stops_keeping_everything(ws: Workspace, session_id: int) -> None:
@@ -341,3 +389,65 @@ def test_cli_devices_play_and_recover(
         app, ["-w", str(ws.root), "session", "record", str(session_id), "--device", "nope"]
     )
     assert missing.exit_code == 1 and "Hint:" in missing.output
+
+
+def _pactl(*args: str) -> str:
+    return subprocess.run(["pactl", *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_pulled_cable_on_the_sound_server_raises_the_alarm_and_recording_resumes(
+    ws: Workspace, session_id: int, audio_server: dict[str, str], tmp_path: Path
+) -> None:
+    """The 4-channel device's module is unloaded while noise plays (the interface and its
+    microphones are gone), then loaded again and played into: two takes, a marked gap."""
+    channel_map = "front-left,front-right,rear-left,rear-right"
+    noise = ["pacat", "-p", "--device=podcast_quad", f"--channel-map={channel_map}", "--channels=4"]
+    noise += ["--format=s16le", "--rate=48000", "--latency-msec=100", "/dev/urandom"]
+    sink = ["sink_name=podcast_quad", "channels=4", "rate=48000", f"channel_map={channel_map}"]
+    player = subprocess.Popen(noise)
+    recorder = Recorder(ws, session_id, RecordOptions(device="podcast_quad_in", inputs=(1, 2, 3, 4)))
+    recorder.start()
+    unloaded = False
+
+    def plug_back() -> None:
+        """Load the device again, kept clocked as the server script does (its stop ends it)."""
+        _pactl("load-module", "module-null-sink", *sink)
+        keepalive = subprocess.Popen(
+            ["pacat", "-p", "--device=podcast_quad", "--latency-msec=200", "/dev/zero"]
+        )
+        with open(Path(audio_server["PULSE_RUNTIME_PATH"]).parent / "keepalive.pids", "a") as pids:
+            pids.write(f"{keepalive.pid}\n")
+
+    try:
+        _wait_for_audio(recorder, 1.0)
+        lines = _pactl("list", "short", "modules").splitlines()
+        module = next(line.split()[0] for line in lines if "podcast_quad" in line)
+        _pactl("unload-module", module)  # the cable is pulled: the device and its signal are gone
+        unloaded = True
+        player.kill()
+        lost = _until(recorder, lambda s: s.signal_lost, seconds=15)
+        assert "NO SIGNAL" in (lost.warning or "") and lost.running
+        first = sessions.get(ws, session_id).takes[-1]
+        assert first.state == "complete", "the take in progress is closed cleanly"
+        time.sleep(1.0)
+        plug_back()
+        unloaded = False
+        player = subprocess.Popen(noise)
+        _until(recorder, lambda s: not s.signal_lost and s.takes == 2, seconds=20)
+        time.sleep(1.0)
+    finally:
+        recorder.stop()
+        result = recorder.wait()
+        player.kill()
+        if unloaded:  # never leave the shared sound server without its 4-channel device
+            plug_back()
+    first, second = sessions.get(ws, session_id).takes[:2]
+    data, _ = sf.read(str(ws.absolute(first.relpath)), dtype="int16", always_2d=True)
+    assert np.abs(data[: RATE // 2]).max() > 1000, "the noise before the cable was pulled is there"
+    again, _ = sf.read(str(ws.absolute(second.relpath)), dtype="int16", always_2d=True)
+    assert np.abs(again).max() > 1000 and len(again) >= RATE // 2, (
+        "recording went on after the device came back"
+    )
+    marker = ws.conn.execute("SELECT label FROM markers WHERE take_id = ?", (second.id,)).fetchone()
+    assert marker is not None and marker["label"].startswith("gap:")
+    assert result.stop_reason == "stopped"
