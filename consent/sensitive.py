@@ -26,7 +26,7 @@ class SensitivePhrase:
 def add(ws: Workspace, phrases: list[str], session_id: int | None = None) -> list[SensitivePhrase]:
     """Add phrases (one word or several); a phrase already listed is left as it is."""
     if session_id is not None:
-        sessions.get(ws, session_id)
+        sessions.require_open(ws, session_id)
     added = []
     for raw in phrases:
         phrase = check_title(raw, what="sensitive word", max_chars=100)

@@ -75,6 +75,7 @@ def set_text(
     """Replace a line's words (timings kept); an empty text deletes the line."""
     clean = check_line_text(text, where=f"Line {key}")
     with transaction(ws.conn):
+        sessions.require_open(ws, session_id)
         transcript = transcripts.require_transcript(ws, session_id)
         line = _line(transcript, key, base)
         with history.recording(ws, session_id, "text", source, {line.segment_id}):
@@ -93,6 +94,7 @@ def set_speaker(
     """Give a line to another of the session's people (facilitator included) or 'unknown'."""
     speaker_id = _speaker(ws, session_id, speaker)
     with transaction(ws.conn):
+        sessions.require_open(ws, session_id)
         transcript = transcripts.require_transcript(ws, session_id)
         line = _line(transcript, key, base)
         with history.recording(ws, session_id, "speaker", source, {line.segment_id}):
@@ -142,6 +144,7 @@ def split(
 ) -> int:
     """Split a line before one of its words; returns the new line's number (that word's ID)."""
     with transaction(ws.conn):
+        sessions.require_open(ws, session_id)
         transcript = transcripts.require_transcript(ws, session_id)
         line = _line(transcript, key, base)
         ids = [w.id for w in line.words]
@@ -168,6 +171,7 @@ def merge(
     """Join a line with the line that follows it; the joined line keeps the first one's
     speaker and language."""
     with transaction(ws.conn):
+        sessions.require_open(ws, session_id)
         transcript = transcripts.require_transcript(ws, session_id)
         first = _line(transcript, key, base)
         second = _line(transcript, next_key, next_base)
@@ -229,6 +233,7 @@ def set_language(
             hint="Use a code such as en, fr or pcm (Nigerian Pidgin).",
         )
     with transaction(ws.conn):
+        sessions.require_open(ws, session_id)
         transcript = transcripts.require_transcript(ws, session_id)
         line = _line(transcript, key, base)
         with history.recording(ws, session_id, "language", source, {line.segment_id}) as touched:
@@ -260,7 +265,7 @@ def remap_channels(
     channel is the loudest during the word (as transcription decides); words someone gave to
     another person by hand stay hers. One history entry per take, so it can be undone.
     """
-    session = sessions.get(ws, session_id)
+    session = sessions.require_open(ws, session_id)
     takes = [t for t in session.takes if take is None or t.position == take]
     if not takes:
         raise NotFoundError(

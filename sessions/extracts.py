@@ -164,6 +164,7 @@ def add(
     Line numbers are the stable ones `transcript show` prints (and the edit form's `#`): a
     line keeps its number when others are corrected or deleted.
     """
+    sessions.require_open(ws, session_id)
     transcript = transcripts.require_transcript(ws, session_id)
     chosen = [x is not None for x in (from_s if to_s is not None else None, segments, find)]
     if sum(chosen) != 1:

@@ -185,7 +185,7 @@ def raw_path(ws: Workspace, take: Take) -> Path:
     if take.archived == "sealed":
         raise NotFoundError(
             f"Take {take.position} of session {take.session_id} is sealed (its session is closed).",
-            hint=f"Open it with the association's key: podcast session unseal {take.session_id} --identity K",
+            hint=f"Open it with the paper key: podcast session unseal {take.session_id} --identity KEYFILE",
         )
     if take.archived == "destroyed":
         raise NotFoundError(
@@ -193,3 +193,15 @@ def raw_path(ws: Workspace, take: Take) -> Path:
             hint="Only what was cleared and rendered remains; a new recording is needed for anything else.",
         )
     return ws.absolute(take.relpath)
+
+
+def require_open(ws: Workspace, session_id: int) -> Session:
+    """The session, if it is not closed: a closed session's transcript and extracts stay as
+    they were agreed (its raw takes are sealed or gone, so nothing could be rendered again)."""
+    session = get(ws, session_id)
+    if session.closed_at:
+        raise InvalidInputError(
+            f"Session {session_id} is closed: its transcript and extracts can no longer change.",
+            hint=f"Open it again with the paper key: podcast session unseal {session_id} --identity KEYFILE",
+        )
+    return session

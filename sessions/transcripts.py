@@ -228,7 +228,7 @@ def apply_edit(ws: Workspace, session_id: int, text: str, *, source: str = "cli"
     unknown speaker, a control character, or a form with no line left at all.
     """
     transcript = require_transcript(ws, session_id)
-    session = sessions.get(ws, session_id)
+    session = sessions.require_open(ws, session_id)
     speakers = {p.pseudonym.casefold(): p.id for p in session.participants}
     if session.facilitator:
         speakers[session.facilitator.pseudonym.casefold()] = session.facilitator.id
@@ -296,6 +296,7 @@ def mark_reviewed(ws: Workspace, session_id: int, keys: Collection[int] | None =
 
     Raises NotFoundError for a line number that does not exist.
     """
+    sessions.require_open(ws, session_id)
     transcript = require_transcript(ws, session_id)
     by_key = {u.key: u for u in transcript.utterances}
     chosen = list(by_key.values()) if keys is None else []

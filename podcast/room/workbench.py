@@ -300,6 +300,8 @@ def routes(opener: Callable[[], Any], token: str, page: Page) -> list[Route]:
         with opener() as ws:
             take = _take(ws, request)
             found = levels_.cached(ws, take)
+        if found is None and take.archived:
+            return JSONResponse({"error": "This take's raw audio is sealed or gone."}, status_code=404)
         if found is None:
             with guard:
                 if take.id not in measuring:

@@ -313,3 +313,24 @@ def test_doctor_notices_a_changed_voice(tmp_path: Path) -> None:
     model.write_bytes(b"another model")
     changed = doctor.check_voices(store)
     assert changed.level == doctor.ERROR and "sha256 differs" in changed.message
+
+
+def test_a_closed_sessions_transcript_and_extracts_no_longer_change(
+    ws: Workspace, published: list[int], key: Path
+) -> None:
+    from consent import sensitive
+    from sessions import editing, extracts
+
+    retention.close(ws, 1, DAY0)
+    line = transcripts.load(ws, 1).utterances[0]
+    for change in (
+        lambda: editing.set_text(ws, 1, line.key, "changed"),
+        lambda: editing.set_speaker(ws, 1, line.key, "unknown"),
+        lambda: transcripts.mark_reviewed(ws, 1),
+        lambda: extracts.add(ws, 1, segments=(line.key, line.key)),
+        lambda: sensitive.add(ws, ["Lagos"], 1),
+    ):
+        with pytest.raises(InvalidInputError, match="is closed") as caught:
+            change()
+        assert "podcast session unseal 1" in (caught.value.hint or "")
+    assert all(s.cleared for s in decisions.session_status(ws, 1))
