@@ -106,8 +106,8 @@ def _demo_extracts(ws: Workspace, session_id: int) -> tuple[int, int]:
             ids.append(extracts.add(ws, session_id, find=phrase).id)
         except InvalidInputError:
             lines = transcripts.load(ws, session_id).utterances
-            number = next(i for i, u in enumerate(lines, start=1) if u.speaker == speaker)
-            ids.append(extracts.add(ws, session_id, segments=(number, number)).id)
+            key = next(u.key for u in lines if u.speaker == speaker)  # its stable line number
+            ids.append(extracts.add(ws, session_id, segments=(key, key)).id)
     return ids[0], ids[1]
 
 

@@ -100,6 +100,34 @@ def _source(ws: Workspace, extract: Extract, speaker_id: str) -> np.ndarray:
     return mono
 
 
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "pcm": "Nigerian Pidgin"}
+READ_AS = {"pcm": "en"}  # Pidgin lines are read by an English voice
+
+
+def _check_voice_languages(ws: Workspace, extract: Extract, voices: VoiceStore) -> None:
+    """Refuse to revoice a line in a language its synthetic voice does not speak (a French line
+    read by an English voice is gibberish that its correct French transcript would hide)."""
+    transcript = transcripts.load(ws, extract.session_id)
+    for utterance in extracts.utterances_in(transcript, extract):
+        if utterance.speaker_id is None:
+            continue
+        choice = protection.get(ws, utterance.speaker_id)
+        if choice.mode != "revoice":
+            continue
+        voice = voices.get(choice.voice)
+        speaks = voice.language.replace("-", "_").split("_")[0].lower()
+        needed = READ_AS.get(utterance.language, utterance.language)
+        if needed != speaks:
+            said = LANGUAGE_NAMES.get(utterance.language, utterance.language)
+            raise InvalidInputError(
+                f"Extract {extract.id}: a line of {utterance.speaker} is in {said}, and her synthetic "
+                f"voice {voice.name!r} only speaks {LANGUAGE_NAMES.get(speaks, speaks)}.",
+                hint=f"Add a voice that speaks {said} (podcast voices add FILE.onnx) and choose it "
+                f"(podcast participant protect {utterance.speaker} revoice --voice NAME), or correct the "
+                f"line's language (podcast room {extract.session_id} --transcript).",
+            )
+
+
 def render(
     ws: Workspace,
     extract: Extract,
@@ -115,6 +143,7 @@ def render(
     reviewed, RedactionLeak if a sensitive word stays recognisable (checked with *models*).
     """
     content = content or fingerprint.content(ws, extract)
+    _check_voice_languages(ws, extract, voices)  # also for a cached rendering: tags can be corrected
     path = ws.renderings_dir / f"{content.render_key}.wav"
     if path.exists() and _sidecar(path).exists():
         return _load_cached(ws, extract, content.render_key, path)

@@ -187,3 +187,35 @@ def test_a_word_still_audible_after_redaction_blocks_the_extract(
     with pytest.raises(RedactionLeak, match="still be understood"):
         anonymise.render(ws, extract, voices=VOICES, models=model_store)
     assert not rendering.path.exists()
+
+
+def test_revoice_refuses_a_line_in_a_language_its_voice_does_not_speak(
+    ws: Workspace, sid: int, tmp_path: Path
+) -> None:
+    from sessions import editing
+
+    transcripts.mark_reviewed(ws, sid)
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    blessing = extracts.utterances_in(transcripts.load(ws, sid), extract)[0]
+    editing.set_language(ws, sid, blessing.key, "fr")
+    with pytest.raises(InvalidInputError, match="is in French") as caught:
+        anonymise.render(ws, extract, voices=VOICES, models=None)
+    assert "podcast voices add" in (caught.value.hint or "") and "--transcript" in (caught.value.hint or "")
+    assert list(ws.renderings_dir.glob("*.wav")) == []
+    # Nigerian Pidgin is read by the English voice.
+    editing.set_language(ws, sid, blessing.key, "pcm")
+    assert anonymise.render(ws, extract, voices=VOICES, models=None).lines
+    # A rendering made before the tag was corrected is not reused for a French line.
+    editing.set_language(ws, sid, blessing.key, "fr")
+    with pytest.raises(InvalidInputError, match="is in French"):
+        anonymise.render(ws, extract, voices=VOICES, models=None)
+    # With a voice that speaks French chosen for her, the check passes.
+    model = tmp_path / "fr_FR-test-medium.onnx"
+    model.write_bytes(b"model")
+    model.with_name(model.name + ".json").write_text(
+        '{"language": {"code": "fr_FR"}, "audio": {"sample_rate": 22050}}'
+    )
+    store = VoiceStore(tmp_path / "data")
+    store.add(model, "french")
+    protection.set_mode(ws, "Blessing", "revoice", "french")
+    anonymise._check_voice_languages(ws, extract, store)
