@@ -32,6 +32,7 @@ class TimedWord:
 class Phrase:
     speaker: str
     words: tuple[TimedWord, ...]
+    language: str = ""  # ISO 639 code of the line ("" when unknown)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Cue:
     end_s: float
     speaker: str
     lines: tuple[str, ...]
+    language: str = ""
 
     @property
     def text(self) -> str:
@@ -53,7 +55,7 @@ def clean(phrases: Iterable[Phrase]) -> list[Phrase]:
         words = tuple(
             TimedWord(w.start_s, w.end_s, text) for w in phrase.words if (text := printable(w.text).strip())
         )
-        result.append(Phrase(printable(phrase.speaker), words))
+        result.append(Phrase(printable(phrase.speaker), words, phrase.language))
     return result
 
 
@@ -78,21 +80,22 @@ def cues(phrases: Iterable[Phrase], *, width: int, prefix_chars: int) -> list[Cu
         for word in phrase.words:
             trial = " ".join(w.text for w in [*current, word])
             if current and len(_wrap(trial, first_width, width)) > MAX_LINES:
-                result.append(_cue(phrase.speaker, current, first_width, width))
+                result.append(_cue(phrase, current, first_width, width))
                 current = []
             current.append(word)
         if current:
-            result.append(_cue(phrase.speaker, current, first_width, width))
+            result.append(_cue(phrase, current, first_width, width))
     return result
 
 
-def _cue(speaker: str, words: Sequence[TimedWord], first_width: int, width: int) -> Cue:
+def _cue(phrase: Phrase, words: Sequence[TimedWord], first_width: int, width: int) -> Cue:
     text = " ".join(w.text for w in words)
     return Cue(
         words[0].start_s,
         max(words[-1].end_s, words[0].start_s + 0.01),
-        speaker,
+        phrase.speaker,
         tuple(_wrap(text, first_width, width)),
+        phrase.language,
     )
 
 
@@ -140,13 +143,15 @@ def to_srt(phrases: Iterable[Phrase]) -> str:
 
 
 def to_json(phrases: Iterable[Phrase]) -> str:
-    """Podcasting 2.0 JSON transcript (version 1.0.0), one segment per cue."""
+    """Podcasting 2.0 JSON transcript (version 1.0.0), one segment per cue, each with the
+    language it is spoken in when known (an extra key, which readers of the format ignore)."""
     segments = [
         {
             "speaker": cue.speaker,
             "startTime": round(cue.start_s, 3),
             "endTime": round(cue.end_s, 3),
             "body": cue.text,
+            **({"language": cue.language} if cue.language else {}),
         }
         for cue in cues(phrases, width=VTT_LINE_CHARS, prefix_chars=0)
     ]

@@ -417,19 +417,36 @@ def _replace_words(ws: Workspace, utterance: Utterance, new_words: list[str], sp
 # -- export -------------------------------------------------------------------------------
 
 
-def phrases(transcript: Transcript) -> list[Phrase]:
-    """The transcript as phrases in session time, ready for the file formats."""
+def phrases(transcript: Transcript, language: str | None = None) -> list[Phrase]:
+    """The transcript as phrases in session time, ready for the file formats (only the lines
+    in *language* when given)."""
     return [
         Phrase(
             u.speaker,
             tuple(TimedWord(u.offset_s + w.start_s, u.offset_s + w.end_s, w.text) for w in u.words),
+            u.language,
         )
         for u in transcript.utterances
+        if language is None or u.language == language
     ]
 
 
-def export(ws: Workspace, session_id: int, fmt: str) -> str:
-    """The session's transcript as VTT, SRT, JSON or TXT text."""
+def languages(transcript: Transcript) -> list[str]:
+    """The languages its lines are in, most spoken first."""
+    counts: dict[str, int] = {}
+    for u in transcript.utterances:
+        counts[u.language] = counts.get(u.language, 0) + len(u.words)
+    return sorted(counts, key=lambda code: (-counts[code], code))
+
+
+def export(ws: Workspace, session_id: int, fmt: str, language: str | None = None) -> str:
+    """The session's transcript as VTT, SRT, JSON or TXT text (one language's lines only, on request)."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"Unknown format {fmt!r}.", hint="Use one of: " + ", ".join(FORMATS) + ".")
-    return FORMATS[fmt](phrases(require_transcript(ws, session_id)))
+    transcript = require_transcript(ws, session_id)
+    if language is not None and language not in languages(transcript):
+        raise InvalidInputError(
+            f"No line of session {session_id} is tagged {language!r}.",
+            hint="Its lines are in: " + ", ".join(languages(transcript)) + ".",
+        )
+    return FORMATS[fmt](phrases(transcript, language))

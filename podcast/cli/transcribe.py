@@ -239,10 +239,14 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: print).")
     ] = None,
+    language: Annotated[
+        str | None, typer.Option(help="Only the lines in this language (e.g. fr): one file per language.")
+    ] = None,
 ) -> None:
-    """Export the transcript as WebVTT, SRT, text or Podcasting 2.0 JSON (pseudonyms only)."""
+    """Export the transcript as WebVTT, SRT, text or Podcasting 2.0 JSON (pseudonyms only; the
+    JSON gives each segment's language)."""
     ws = state(ctx).workspace()
-    text = transcripts.export(ws, session_id, fmt)
+    text = transcripts.export(ws, session_id, fmt, language)
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -160,3 +160,21 @@ def test_the_workbench_needs_a_transcribed_session(cli: CliRunner, ws: Workspace
     assert empty.exit_code == 0
     untranscribed = cli.invoke(app, [*w, "room", "2", "--transcript", "--no-browser"])
     assert untranscribed.exit_code != 0 and "podcast transcribe 2" in untranscribed.output
+
+
+def test_export_gives_each_segments_language_and_one_language_on_request(
+    cli: CliRunner, ws: Workspace, sid: int
+) -> None:
+    import json
+
+    from sessions import editing
+
+    line = transcripts.load(ws, sid).utterances[2]
+    editing.set_language(ws, sid, line.key, "fr")
+    w = ["-w", str(ws.root)]
+    data = json.loads(cli.invoke(app, [*w, "transcript", "export", str(sid), "-f", "json"]).output)
+    assert [s["language"] for s in data["segments"]] == ["en", "en", "fr"]
+    french = cli.invoke(app, [*w, "transcript", "export", str(sid), "-f", "vtt", "--language", "fr"])
+    assert french.exit_code == 0 and "Thank you Blessing" in french.output and "Welcome" not in french.output
+    missing = cli.invoke(app, [*w, "transcript", "export", str(sid), "--language", "de"])
+    assert missing.exit_code != 0 and "en, fr" in missing.output
