@@ -74,3 +74,23 @@ def remove(ws: Workspace, phrases: list[str], session_id: int | None = None) -> 
     if not phrases:
         raise InvalidInputError("Name the words to remove.", hint="podcast redact remove WORD...")
     return removed
+
+
+def closed_sessions_saying(ws: Workspace, phrases: list[str]) -> list[int]:
+    """Closed sessions with an extract that says one of *phrases*: adding them show-wide takes
+    those extracts out of the feed until the session is unsealed and rendered again."""
+    from sessions import extracts, transcripts
+
+    found = []
+    for session in sessions.list_all(ws):
+        if not session.closed_at:
+            continue
+        transcript = transcripts.load(ws, session.id)
+        for extract in extracts.list_all(ws, session.id):
+            tokens = extracts.normalise(
+                " ".join(u.text for u in extracts.utterances_in(transcript, extract))
+            ).split()
+            if any(extracts.says(tokens, phrase) for phrase in phrases):
+                found.append(session.id)
+                break
+    return found

@@ -136,6 +136,13 @@ def redact_add(
     ws = state(ctx).workspace()
     added = sensitive.add(ws, words, session_id)
     console().print(f"Added {len(added)} sensitive word(s); extracts containing them must be heard again.")
+    closed = sensitive.closed_sessions_saying(ws, [p.phrase for p in added]) if session_id is None else []
+    for number in closed:
+        console().print(
+            f"[bold yellow]Session {number} is closed[/] and one of its extracts says it: that extract "
+            f"leaves the feed at the next publish, until you unseal the session (podcast session unseal "
+            f"{number} --identity KEYFILE) and it is rendered and agreed again."
+        )
 
 
 @redact.command("list")

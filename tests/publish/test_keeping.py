@@ -334,3 +334,14 @@ def test_a_closed_sessions_transcript_and_extracts_no_longer_change(
             change()
         assert "podcast session unseal 1" in (caught.value.hint or "")
     assert all(s.cleared for s in decisions.session_status(ws, 1))
+
+
+def test_a_show_wide_sensitive_word_said_in_a_closed_session_is_flagged(
+    runner: CliRunner, ws: Workspace, published: list[int], key: Path
+) -> None:
+    retention.close(ws, 1, DAY0)
+    result = runner.invoke(app, ["-w", str(ws.root), "redact", "add", "Paris"])
+    assert result.exit_code == 0 and "Session 1 is closed" in result.output
+    assert "podcast session unseal 1" in result.output.replace("\n", " ")
+    quiet = runner.invoke(app, ["-w", str(ws.root), "redact", "add", "Lagos"])
+    assert quiet.exit_code == 0 and "closed" not in quiet.output
