@@ -285,12 +285,15 @@ def routes(opener: Callable[[], Any], token: str, page: Page) -> list[Route]:
         )
 
     measuring: set[int] = set()
+    failed: dict[int, str] = {}  # take ID -> why its levels could not be measured
     guard = threading.Lock()
 
     def _measure(take: Take) -> None:
         try:
             with opener() as ws:
                 levels_.measure(ws, take)
+        except (PodcastError, OSError, RuntimeError) as exc:  # a damaged take: say so, once
+            failed[take.id] = str(exc)
         finally:
             with guard:
                 measuring.discard(take.id)
@@ -302,6 +305,8 @@ def routes(opener: Callable[[], Any], token: str, page: Page) -> list[Route]:
             found = levels_.cached(ws, take)
         if found is None and take.archived:
             return JSONResponse({"error": "This take's raw audio is sealed or gone."}, status_code=404)
+        if found is None and take.id in failed:
+            return JSONResponse({"error": f"The take cannot be read: {failed[take.id]}"}, status_code=404)
         if found is None:
             with guard:
                 if take.id not in measuring:

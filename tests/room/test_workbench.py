@@ -345,3 +345,15 @@ def test_hostile_words_are_shown_as_text(bench: Bench, browser) -> None:  # type
     page.wait_for_selector("#lines .line")
     assert page.locator("#lines img").count() == 0
     assert line(page, 0).locator(".text").inner_text().strip() == '<img src=x onerror=alert(1)> & "quotes"'
+
+
+def test_a_take_that_cannot_be_read_gives_no_level_strip_and_no_endless_wait(bench: Bench) -> None:
+    take = sessions.get(bench.ws, bench.session_id).takes[0]
+    path = bench.ws.absolute(take.relpath)
+    path.write_bytes(b"RIFF" + b"\0" * 100)  # damaged on disk
+    url = f"/session/{bench.session_id}/take/{take.position}/levels"
+    deadline = time.monotonic() + 20
+    while (answer := _get(bench, url, {})).status == 202 and time.monotonic() < deadline:
+        answer.read()
+        time.sleep(0.1)
+    assert answer.status == 404 and b"cannot be read" in answer.read()

@@ -222,7 +222,10 @@ document.addEventListener("DOMContentLoaded", () => {
       }, 2000);
       return;
     }
-    if (!response.ok) return;
+    if (!response.ok) {
+      levelsNote.textContent = "–";
+      return;
+    }
     const data = await response.json();
     const take = takeInfo(position);
     const width = (canvas.width = canvas.clientWidth || 800);
