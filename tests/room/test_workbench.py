@@ -29,6 +29,7 @@ from podcast.workspace import Workspace
 from sessions import extracts, history, sessions, transcripts
 from tests.publish.conftest import VOICES
 from tests.room.conftest import free_port, serve
+from tests.sessions.transcript_data import everyone_agrees
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "workbench"
@@ -61,19 +62,7 @@ class Bench:
 def bench(ws: Workspace, sid: int) -> Iterator[Bench]:
     first = transcripts.load(ws, sid).utterances
     extract = extracts.add(ws, sid, segments=(first[0].key, first[1].key), title="Arrival")
-    status = decisions.status(ws, extract)
-    for person in status.people:
-        decisions.record(
-            ws,
-            extract.id,
-            person,
-            "grant",
-            witness=person,
-            method="in_room",
-            language="en",
-            heard=status.fingerprint,
-        )
-    assert decisions.status(ws, extract).states == {p.id: "yes" for p in status.people}
+    everyone_agrees(ws, extract)
     port = free_port()
     token = "bench-token-" + "y" * 20
     with serve(RoomConfig(ws.root, token, port, VOICES, None)):
@@ -282,25 +271,8 @@ def test_the_take_is_served_by_ranges_as_a_mono_wav(bench: Bench) -> None:
     assert len(data["channels"][0]) == pytest.approx(take.duration_s * 10, abs=1)
 
 
-def test_changes_need_the_page_security_value(bench: Bench) -> None:
+def _post_change(bench: Bench, body: str, **headers: str) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", bench.port, timeout=10)
-    key = transcripts.load(bench.ws, bench.session_id).utterances[0].key
-    body = f'{{"action": "text", "key": {key}, "text": "forged"}}'
-    for csrf in ("", "wrong"):
-        connection.request(
-            "POST",
-            f"/session/{bench.session_id}/transcript/change",
-            body=body,
-            headers={
-                "Host": f"127.0.0.1:{bench.port}",
-                "Cookie": f"podcast_room={bench.token}",
-                "Content-Type": "application/json",
-                "X-CSRF": csrf,
-            },
-        )
-        refused = connection.getresponse()
-        refused.read()
-        assert refused.status == 403
     connection.request(
         "POST",
         f"/session/{bench.session_id}/transcript/change",
@@ -309,12 +281,26 @@ def test_changes_need_the_page_security_value(bench: Bench) -> None:
             "Host": f"127.0.0.1:{bench.port}",
             "Cookie": f"podcast_room={bench.token}",
             "Content-Type": "application/json",
-            "X-CSRF": csrf_value(bench.token),
-            "Origin": "http://evil.example",
+            **headers,
         },
     )
-    assert connection.getresponse().status == 403
+    return connection.getresponse().status
+
+
+def test_changes_need_the_page_security_value(bench: Bench) -> None:
+    key = transcripts.load(bench.ws, bench.session_id).utterances[0].key
+    body = f'{{"action": "text", "key": {key}, "text": "forged"}}'
+    assert _post_change(bench, body) == 403
+    assert _post_change(bench, body, **{"X-CSRF": "wrong"}) == 403
+    assert (
+        _post_change(bench, body, **{"X-CSRF": csrf_value(bench.token), "Origin": "http://evil.example"})
+        == 403
+    )
     assert "forged" not in [text for _, text in bench.lines()]
+    assert _post_change(bench, body, **{"X-CSRF": csrf_value(bench.token)}) == 200, (
+        "the right value is accepted"
+    )
+    assert bench.lines()[0][1] == "forged"
 
 
 def test_the_page_speaks_the_shows_language(bench: Bench, browser) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from consent import decisions, participants
 from podcast.errors import ConflictError, InvalidInputError, NotFoundError
 from podcast.workspace import Workspace
 from sessions import editing, extracts, history, transcripts
+from tests.sessions.transcript_data import everyone_agrees
 
 
 def lines(ws: Workspace, sid: int) -> list[tuple[str, str, str]]:
@@ -145,20 +146,8 @@ def test_review_is_per_line_and_never_implied_by_an_edit(ws: Workspace, sid: int
 def test_every_edit_changes_the_fingerprint_and_voids_earlier_consent(ws: Workspace, sid: int) -> None:
     transcript = transcripts.load(ws, sid)
     extract = extracts.add(ws, sid, segments=(transcript.utterances[0].key, transcript.utterances[1].key))
-    status = decisions.status(ws, extract)
-    seen = {status.fingerprint}
-    for person in status.people:
-        decisions.record(
-            ws,
-            extract.id,
-            person,
-            "grant",
-            witness=person,
-            method="in_room",
-            language="en",
-            heard=status.fingerprint,
-        )
-    assert decisions.status(ws, extract).states == dict.fromkeys([p.id for p in status.people], "yes")
+    seen = {decisions.status(ws, extract).fingerprint}
+    everyone_agrees(ws, extract)
     a, b = line(ws, sid, 0), line(ws, sid, 1)
     for change in (
         lambda: editing.set_text(ws, sid, b.key, "I arrived in Lagos three years ago"),

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import soundfile as sf
 
-from consent import participants
+from consent import decisions, participants
 from podcast.workspace import Workspace
-from sessions import importer, sessions
+from sessions import extracts, importer, sessions
 from tests.conftest import multichannel_tones
 
 LINES = (
@@ -54,3 +54,20 @@ def make_transcribed_session(ws: Workspace, tmp_path: Path) -> int:
                 ),
             )
     return session.id
+
+
+def everyone_agrees(ws: Workspace, extract: extracts.Extract) -> None:
+    """Every participant says yes to the extract as it is now (in the room, in English)."""
+    status = decisions.status(ws, extract)
+    for person in status.people:
+        decisions.record(
+            ws,
+            extract.id,
+            person,
+            "grant",
+            witness=person,
+            method="in_room",
+            language="en",
+            heard=status.fingerprint,
+        )
+    assert set(decisions.status(ws, extract).states.values()) == {"yes"}
