@@ -110,13 +110,12 @@ def prune_builds(ws: Workspace, episode_id: int | None = None, keep: tuple[Path,
     return removed
 
 
-def _fade(samples: np.ndarray) -> np.ndarray:
+def _fade(samples: np.ndarray) -> None:
+    """Fade in and out, in place."""
     ramp = int(FADE_S * RATE_HZ)
-    out = samples.copy()
-    if len(out) > 2 * ramp:
-        out[:ramp] *= np.linspace(0, 1, ramp, dtype=np.float32)
-        out[-ramp:] *= np.linspace(1, 0, ramp, dtype=np.float32)
-    return out
+    if len(samples) > 2 * ramp:
+        samples[:ramp] *= np.linspace(0, 1, ramp, dtype=np.float32)
+        samples[-ramp:] *= np.linspace(1, 0, ramp, dtype=np.float32)
 
 
 def build(
@@ -136,29 +135,39 @@ def build(
     File names derive from content hashes, so a re-cut never reuses a URL.
     """
     show = show or ws.settings()
-    pieces: list[np.ndarray] = []
     chapters: list[ChapterInfo] = []
     phrases: list[Phrase] = []
     position = 0.0
     total_steps = len(items) + 2
-    for index, item in enumerate(items):
+    renderings = []
+    for item in items:
         if not item.publishable:
             raise GateRefused(
                 f"Extract {item.extract.id} may not be published: {item.reason}.",
                 hint="This is a bug; please report it.",
             )
-        rendering = anonymise.render(ws, item.extract, voices=voices, models=None, content=item.content)
-        audio, rate = sf.read(str(rendering.path), dtype="float32")
-        assert rate == RATE_HZ
-        if pieces:
-            pieces.append(np.zeros(int(GAP_S * RATE_HZ), dtype=np.float32))
+        renderings.append(
+            anonymise.render(ws, item.extract, voices=voices, models=None, content=item.content)
+        )
+    # The episode is assembled in one array (no list of pieces beside it, no copy).
+    lengths = [sf.info(str(r.path)).frames for r in renderings]
+    gap = int(GAP_S * RATE_HZ)
+    joined = np.zeros(sum(lengths) + gap * max(0, len(lengths) - 1) or RATE_HZ, dtype=np.float32)
+    at = 0
+    for index, (item, rendering, length) in enumerate(zip(items, renderings, lengths, strict=True)):
+        if index:
+            at += gap
             position += GAP_S
-        pieces.append(_fade(audio))
+        audio, rate = sf.read(str(rendering.path), dtype="float32")
+        assert rate == RATE_HZ and len(audio) == length
+        joined[at : at + length] = audio
+        _fade(joined[at : at + length])
+        at += length
         words_for_title = [p.phrase for p in sensitive.list_for(ws, item.extract.session_id)]
         chapters.append(
             ChapterInfo(
                 position,
-                position + len(audio) / RATE_HZ,
+                position + length / RATE_HZ,
                 redaction.redact_text(item.extract.title, words_for_title),
                 item.extract.id,
                 item.fingerprint,
@@ -171,10 +180,9 @@ def build(
                     tuple(TimedWord(position + w.start_s, position + w.end_s, w.text) for w in line.words),
                 )
             )
-        position += len(audio) / RATE_HZ
+        position += length / RATE_HZ
         if on_progress:
             on_progress(index + 1, total_steps)
-    joined = np.concatenate(pieces) if pieces else np.zeros(RATE_HZ, dtype=np.float32)
     joined = loudness.normalise(joined, RATE_HZ)
     private_dir(out_dir)
     short = episode.guid.split("-")[0]
@@ -183,8 +191,11 @@ def build(
         # 44.1 kHz here (faster than ffmpeg's resampler), so ffmpeg only encodes; the MP3 is
         # measured as it is encoded, decoded as a player would.
         meter = loudness.Meter(44_100)
+        resampled = loudness.resample(joined, 147, 160)
+        duration = len(joined) / RATE_HZ
+        del joined  # the 48 kHz episode is not needed any more
         ffmpeg.encode_mp3(
-            loudness.resample(joined, 147, 160),
+            resampled,
             44_100,
             mp3,
             bitrate_kbps=bitrate_kbps,
@@ -215,7 +226,6 @@ def build(
         digest = hashlib.sha256(data).hexdigest()
         audio_path = out_dir / f"ep-{short}-{digest[:16]}.mp3"
         atomic_write_bytes(audio_path, data)
-    duration = len(joined) / RATE_HZ
     files = {}
     for kind, text in (("vtt", to_vtt(phrases)), ("srt", to_srt(phrases)), ("json", to_json(phrases))):
         name = (

@@ -21,8 +21,9 @@ import warnings
 
 import numpy as np
 import parselmouth
+from numpy.lib.stride_tricks import sliding_window_view
 from parselmouth.praat import call, run
-from scipy.signal import istft, lfilter, resample_poly, stft
+from scipy.signal import get_window, lfilter, resample_poly
 
 from consent.protection import DisguiseParams
 
@@ -36,6 +37,9 @@ MAX_GAIN_DB = 15.0
 EMPTY_BAND_DB = 60.0  # a band this far below the loudest holds no speech
 VOICED_NOISE = 0.15  # noise under the pulses, relative to the unvoiced noise
 PITCH_STEP_S = 0.005  # the replacement excitation follows her pitch every 5 ms
+# Work a block at a time, so memory does not grow with the extract (about 40 s at 24 kHz).
+BLOCK_FRAMES = 4096
+BLOCK_SAMPLES = 1 << 20
 
 
 def praat_change_gender(
@@ -75,24 +79,49 @@ def _levinson(autocorr: np.ndarray) -> np.ndarray:
     return a
 
 
-def flatten_timbre(samples: np.ndarray, rate_hz: int) -> np.ndarray:
+def _framer(samples: np.ndarray, nperseg: int) -> tuple[np.ndarray, int, int]:
+    """Frames as scipy.signal.stft cuts them (zero boundary, padded, half overlap), as a view:
+    (frames x nperseg, hop, length of the extended signal)."""
+    hop = nperseg - nperseg // 2
+    extended = np.concatenate([np.zeros(nperseg // 2), samples, np.zeros(nperseg // 2)])
+    extended = np.pad(extended, (0, (-(len(extended) - nperseg) % hop) % nperseg))
+    return sliding_window_view(extended, nperseg)[::hop], hop, len(extended)
+
+
+def flatten_timbre(samples: np.ndarray, rate_hz: int, frames_per_block: int = BLOCK_FRAMES) -> np.ndarray:
     """Replace the long-term average spectrum of the speech with a neutral tilt.
 
     The average power spectrum of the frames within 20 dB of the loudest, smoothed by
     cepstral liftering (quefrencies below 0.625 ms: a curve with no formant detail), is
     equalised to TILT_DB_PER_OCTAVE above 300 Hz; gains are limited to +/- MAX_GAIN_DB, and
     bands EMPTY_BAND_DB below the loudest are left alone. The overall level is left to the
-    caller."""
+    caller.
+
+    The same as scipy's stft, a gain and istft, computed a block of frames at a time (three
+    passes: the frames' energies, the loud frames' average, the filtering), so memory does not
+    grow with the length of the extract beyond the signal itself."""
+    samples = np.asarray(samples, dtype=np.float64)
     if len(samples) < FLATTEN_SEGMENT:
-        return samples.astype(np.float64)
+        return samples.copy()
     nperseg = round(FLATTEN_WINDOW_S * rate_hz)
-    freqs, _, spectra = stft(samples.astype(np.float64), rate_hz, nperseg=nperseg)
-    power = np.abs(spectra) ** 2
-    energy = power.sum(axis=0)
+    window = get_window("hann", nperseg)
+    scale = window.sum()  # scipy's 'spectrum' scaling (it cancels out; kept for its epsilon)
+    frames, hop, extended = _framer(samples, nperseg)
+    blocks = [(a, min(len(frames), a + frames_per_block)) for a in range(0, len(frames), frames_per_block)]
+
+    def spectra(a: int, b: int) -> np.ndarray:
+        return np.fft.rfft(frames[a:b] * window, axis=1) / scale
+
+    energy = np.concatenate([(np.abs(spectra(a, b)) ** 2).sum(axis=1) for a, b in blocks])
     if not energy.max() > 0:
-        return samples.astype(np.float64)  # digital silence: no colour to take out
+        return samples.copy()  # digital silence: no colour to take out
     loud = energy > 0.01 * energy.max()
-    log_average = np.log(power[:, loud].mean(axis=1) + 1e-12)
+    total = np.zeros(nperseg // 2 + 1)
+    for a, b in blocks:
+        if loud[a:b].any():
+            total += (np.abs(spectra(a, b)[loud[a:b]]) ** 2).sum(axis=0)
+    freqs = np.fft.rfftfreq(nperseg, 1 / rate_hz)
+    log_average = np.log(total / loud.sum() + 1e-12)
     cepstrum = np.fft.irfft(log_average)
     keep = max(1, round(FLATTEN_QUEFRENCY_S * rate_hz))
     cepstrum[keep:-keep] = 0.0
@@ -106,46 +135,99 @@ def flatten_timbre(samples: np.ndarray, rate_hz: int) -> np.ndarray:
     # 24 kHz) are left as they are, not lifted into noise.
     empty = smooth < smooth.max() - EMPTY_BAND_DB / (10 / np.log(10))
     gain = np.where(empty, 1.0, 10 ** (gain_db / 20))
-    _, flattened = istft(spectra * gain[:, None], rate_hz, nperseg=nperseg)
-    return np.pad(flattened, (0, max(0, len(samples) - len(flattened))))[: len(samples)]
+    out = np.zeros(extended)
+    norm = np.zeros(extended)
+    for a, b in blocks:
+        pieces = np.fft.irfft(spectra(a, b) * gain, nperseg, axis=1) * scale * window
+        for offset, piece in enumerate(pieces, start=a):
+            out[offset * hop : offset * hop + nperseg] += piece
+            norm[offset * hop : offset * hop + nperseg] += window**2
+    half = nperseg // 2
+    out = out[half : half + len(samples)] / np.where(norm > 1e-10, norm, 1.0)[half : half + len(samples)]
+    return out
 
 
-def excitation(samples: np.ndarray, rate_hz: int, seed: int) -> np.ndarray:
+def excitation(samples: np.ndarray, rate_hz: int, seed: int, block: int = BLOCK_SAMPLES) -> np.ndarray:
     """A source to replace hers: one pulse per period of the speech's pitch (Praat's
     autocorrelation tracker, 75-600 Hz) where it is voiced, a little noise under it, and
-    noise alone where it is not. Seeded, so deterministic."""
-    sound = parselmouth.Sound(samples.astype(np.float64), sampling_frequency=rate_hz)
+    noise alone where it is not. Seeded, so deterministic; built a block at a time."""
+    sound = parselmouth.Sound(np.asarray(samples, dtype=np.float64), sampling_frequency=rate_hz)
     pitch = sound.to_pitch_ac(time_step=PITCH_STEP_S, pitch_floor=75.0, pitch_ceiling=600.0)
+    del sound
     times = np.asarray(pitch.xs())
     hertz = np.nan_to_num(np.asarray(pitch.selected_array["frequency"], dtype=np.float64))
-    if len(times):
-        frame = np.rint((np.arange(len(samples)) / rate_hz - times[0]) / PITCH_STEP_S)
-        f0 = hertz[np.clip(frame, 0, len(times) - 1).astype(int)]
-    else:
-        f0 = np.zeros(len(samples))
-    voiced = f0 > 0
-    cycles = np.cumsum(f0 / rate_hz)
-    pulses = np.zeros(len(samples))
-    pulses[1:][np.diff(np.floor(cycles)) > 0] = 1.0
-    noise = np.random.default_rng(seed).standard_normal(len(samples)) * 0.1
-    return np.where(voiced, pulses + VOICED_NOISE * noise, noise)
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(samples))
+    cycles_before = 0.0
+    for a in range(0, len(samples), block):
+        b = min(len(samples), a + block)
+        if len(times):
+            frame = np.rint((np.arange(a, b) / rate_hz - times[0]) / PITCH_STEP_S)
+            f0 = hertz[np.clip(frame, 0, len(times) - 1).astype(int)]
+        else:
+            f0 = np.zeros(b - a)
+        # Summed from the start in order (as one cumsum over the whole would), so the pulses
+        # do not depend on the block size.
+        cycles = np.cumsum(np.concatenate([[cycles_before], f0 / rate_hz]))
+        pulses = (np.diff(np.floor(cycles)) > 0).astype(np.float64)
+        if a == 0:
+            pulses[0] = 0.0
+        cycles_before = cycles[-1]
+        noise = rng.standard_normal(b - a) * 0.1
+        out[a:b] = np.where(f0 > 0, pulses + VOICED_NOISE * noise, noise)
+    return out
 
 
-def mcadams(samples: np.ndarray, rate_hz: int, alpha: float, source: np.ndarray | None = None) -> np.ndarray:
+def mcadams(
+    samples: np.ndarray,
+    rate_hz: int,
+    alpha: float,
+    source: np.ndarray | None = None,
+    frames_per_block: int = BLOCK_FRAMES,
+) -> np.ndarray:
     """McAdams LPC pole warping of mono float samples; with `source`, each frame is
     resynthesised from that signal (scaled to the frame's own residual energy) instead of
     its LPC residual.
 
-    Every frame's analysis (LPC, residual, poles, warped polynomial) is done for all frames
-    at once; only the all-pole resynthesis runs frame by frame."""
+    Each block of frames is analysed at once (LPC, residual, poles, warped polynomial); only
+    the all-pole resynthesis runs frame by frame. Frames do not depend on each other, so the
+    block size changes nothing but the memory used."""
     frame = int(0.02 * rate_hz)
     hop = frame // 2
     window = np.hanning(frame)
-    padded = np.concatenate([samples.astype(np.float64), np.zeros(frame)])
+    padded = np.concatenate([np.asarray(samples, dtype=np.float64), np.zeros(frame)])
+    padded_source = (
+        np.concatenate([np.asarray(source, dtype=np.float64), np.zeros(frame)])
+        if source is not None
+        else None
+    )
     every_start = np.arange(0, len(samples), hop)
+    out = np.zeros(len(padded))
+    for a in range(0, len(every_start), frames_per_block):
+        _mcadams_block(
+            padded, padded_source, every_start[a : a + frames_per_block], frame, window, alpha, out
+        )
+    norm = np.zeros(len(padded))
+    for start in every_start:
+        norm[start : start + frame] += window**2
+    out = out[: len(samples)] / np.maximum(norm[: len(samples)], 1e-3)
+    return out.astype(np.float32)
+
+
+def _mcadams_block(
+    padded: np.ndarray,
+    padded_source: np.ndarray | None,
+    every_start: np.ndarray,
+    frame: int,
+    window: np.ndarray,
+    alpha: float,
+    out: np.ndarray,
+) -> None:
     frames = padded[every_start[:, None] + np.arange(frame)] * window
     active = np.any(frames != 0, axis=1)
     frames, starts = frames[active], every_start[active]
+    if not len(frames):
+        return
     size = 1 << int(np.ceil(np.log2(2 * frame)))  # no circular wrap in the autocorrelation
     autocorr = np.fft.irfft(np.abs(np.fft.rfft(frames, size, axis=1)) ** 2, size, axis=1)[:, : LPC_ORDER + 1]
     silent = autocorr[:, 0] <= 1e-9
@@ -155,8 +237,7 @@ def mcadams(samples: np.ndarray, rate_hz: int, alpha: float, source: np.ndarray 
     residual = frames.copy()
     for k in range(1, LPC_ORDER + 1):
         residual[:, k:] += a[:, k : k + 1] * frames[:, :-k]
-    if source is not None:
-        padded_source = np.concatenate([source.astype(np.float64), np.zeros(frame)])
+    if padded_source is not None:
         replacement = padded_source[starts[:, None] + np.arange(frame)] * window
         scale = np.sqrt((residual**2).sum(axis=1) / np.maximum((replacement**2).sum(axis=1), 1e-20))
         residual = replacement * scale[:, None]
@@ -173,14 +254,8 @@ def mcadams(samples: np.ndarray, rate_hz: int, alpha: float, source: np.ndarray 
     rebuilt[:, 0] = 1.0
     for j in range(LPC_ORDER):
         rebuilt[:, 1:] -= warped[:, j : j + 1] * rebuilt[:, :-1].copy()
-    out = np.zeros(len(padded))
-    for start, excitation, denominator in zip(starts, residual, rebuilt.real, strict=True):
-        out[start : start + frame] += lfilter([1.0], denominator, excitation) * window
-    norm = np.zeros(len(padded))
-    for start in every_start:
-        norm[start : start + frame] += window**2
-    out = out[: len(samples)] / np.maximum(norm[: len(samples)], 1e-3)
-    return out.astype(np.float32)
+    for start, excitation_frame, denominator in zip(starts, residual, rebuilt.real, strict=True):
+        out[start : start + frame] += lfilter([1.0], denominator, excitation_frame) * window
 
 
 def disguise(samples: np.ndarray, rate_hz: int, params: DisguiseParams) -> np.ndarray:

@@ -192,54 +192,45 @@ def true_peak_dbtp(samples: np.ndarray, rate_hz: int) -> float:
     return meter.true_peak_dbtp
 
 
-def peak_envelope(samples: np.ndarray, rate_hz: int) -> np.ndarray:
-    """The largest magnitude within the limiter's look-ahead around each sample."""
-    window = max(1, int(LOOKAHEAD_S * rate_hz))
-
-    def part(bounds: tuple[int, int]) -> np.ndarray:
-        first, last = bounds
-        begin, end = max(0, first - window), min(len(samples), last + window)
-        around = maximum_filter1d(np.abs(samples[begin:end]), size=2 * window + 1)
-        return around[first - begin : first - begin + (last - first)]
-
-    parts = list(_pool().map(part, _segments(len(samples), rate_hz)))
-    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
-
-
 def limit(
     samples: np.ndarray,
     rate_hz: int,
     ceiling_dbfs: float = CEILING_DBFS,
     *,
     gain: float = 1.0,
-    envelope: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply *gain* and hold sample peaks under the ceiling: instant attack (with look-ahead),
-    smooth release. *envelope* (peak_envelope of the samples) may be given to save time.
+    smooth release. Writes into *out* if given (float32, the samples' length).
 
     Stretches of 60 s run on parallel threads, each from 1 s before its start: the release
-    (80 ms) has forgotten by then where it started."""
+    (80 ms) has forgotten by then where it started. Each stretch measures its own peaks, so
+    nothing but the output is as long as the episode."""
     ceiling = np.float32(10 ** (ceiling_dbfs / 20))
-    if envelope is None:
-        envelope = peak_envelope(samples, rate_hz)
     coefficient = np.exp(-1.0 / (RELEASE_S * rate_hz))
     b, a = np.array([1 - coefficient], np.float32), np.array([1, -coefficient], np.float32)
     warmup = round(_WARMUP_S * rate_hz)
+    window = max(1, int(LOOKAHEAD_S * rate_hz))
+    result = np.empty(len(samples), np.float32) if out is None else out
 
-    def part(bounds: tuple[int, int]) -> np.ndarray:
+    def part(bounds: tuple[int, int]) -> None:
         first, last = bounds
         begin = max(0, first - warmup)
-        scaled = np.maximum(envelope[begin:last] * np.float32(gain), np.float32(1e-9))
+        # The peak envelope (largest magnitude within the look-ahead) of this stretch.
+        around_begin, around_end = max(0, begin - window), min(len(samples), last + window)
+        envelope = maximum_filter1d(np.abs(samples[around_begin:around_end]), size=2 * window + 1)
+        envelope = envelope[begin - around_begin : begin - around_begin + (last - begin)]
+        scaled = np.maximum(envelope * np.float32(gain), np.float32(1e-9))
         wanted = np.minimum(np.float32(1.0), ceiling / scaled).astype(np.float32)
         # Release: let the gain rise back slowly (a one-pole filter on the reduction), never
         # above what the envelope allows.
         smoothed = lfilter(b, a, np.float32(1.0 + _GUARD) - wanted)[first - begin :]
         applied = np.minimum(wanted[first - begin :], np.float32(1.0) - smoothed.astype(np.float32))
-        out = samples[first:last].astype(np.float32) * (applied * np.float32(gain))
-        return np.clip(out, -ceiling, ceiling, out=out)
+        piece = samples[first:last].astype(np.float32) * (applied * np.float32(gain))
+        np.clip(piece, -ceiling, ceiling, out=result[first:last])
 
-    parts = list(_pool().map(part, _segments(len(samples), rate_hz)))
-    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    list(_pool().map(part, _segments(len(samples), rate_hz)))
+    return result
 
 
 def normalise(samples: np.ndarray, rate_hz: int, target_lufs: float = PRE_ENCODE_LUFS) -> np.ndarray:
@@ -252,10 +243,9 @@ def normalise(samples: np.ndarray, rate_hz: int, target_lufs: float = PRE_ENCODE
         return samples
     tried: list[tuple[float, float]] = []
     gain_db = target_lufs - measured
-    out = samples
-    envelope = peak_envelope(samples, rate_hz)  # scales with the gain: measured once
+    out = np.empty(len(samples), np.float32)  # one buffer for every try
     for _ in range(5):
-        out = limit(samples, rate_hz, gain=10 ** (gain_db / 20), envelope=envelope)
+        limit(samples, rate_hz, gain=10 ** (gain_db / 20), out=out)
         reached = loudness(out, rate_hz)
         tried.append((gain_db, reached))
         error = target_lufs - reached
@@ -273,17 +263,19 @@ def normalise(samples: np.ndarray, rate_hz: int, target_lufs: float = PRE_ENCODE
 def resample(samples: np.ndarray, up: int, down: int) -> np.ndarray:
     """resample_poly by stretches of about 2**21 input samples (44 s at 48 kHz) on parallel
     threads, each with margins wider than the filter (10 * max(up, down) input samples), so
-    the result is the same as in one go."""
+    the result is the same as in one go. Written into one output array."""
     unit = down * round(_RESAMPLE_SAMPLES / down)  # a whole number of input periods
     margin = down * (10 * max(up, down) // down + 2)
+    out = np.empty(-(-len(samples) * up // down), np.float32)
 
-    def part(first: int) -> np.ndarray:
+    def part(first: int) -> None:
         last = min(len(samples), first + unit)
         begin, end = max(0, first - margin), min(len(samples), last + margin)
-        out = resample_poly(samples[begin:end], up, down)
+        result = resample_poly(samples[begin:end], up, down)
         skip = (first - begin) * up // down
         count = -(-(last - first) * up // down) if last == len(samples) else (last - first) * up // down
-        return out[skip : skip + count].astype(np.float32)
+        at = first * up // down
+        out[at : at + count] = result[skip : skip + count]
 
-    parts = list(_pool().map(part, range(0, len(samples), unit)))
-    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    list(_pool().map(part, range(0, len(samples), unit)))
+    return out

@@ -24,10 +24,27 @@ log = logging.getLogger(__name__)
 
 @lru_cache(maxsize=4)
 def _load(model: Path, config: Path) -> Any:
-    from piper import PiperVoice
+    import json
 
-    # download_dir: Piper would otherwise use the current folder; nothing is downloaded.
-    return PiperVoice.load(model, config_path=config, download_dir=Path(tempfile.gettempdir()))
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+    from piper.voice import ESPEAK_DATA_DIR
+
+    # As PiperVoice.load does, but without ONNX Runtime's memory arena: the arena keeps the
+    # largest buffers any line ever needed (about 250 MB after a few long lines), next to the
+    # speech model an extract's redaction check loads. Measured: the same speed without it.
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    return PiperVoice(
+        config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))),
+        session=onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        ),
+        espeak_data_dir=Path(ESPEAK_DATA_DIR),
+        # Piper would otherwise use the current folder; nothing is downloaded.
+        download_dir=Path(tempfile.gettempdir()),
+    )
 
 
 def speak(text: str, voice: Voice, colour_st: float, rate_hz: int) -> np.ndarray:

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[float, float], None]
 LOW_CONFIDENCE = 0.5
+# A take is read, planned and decoded ten minutes at a time (read a minute further, so that
+# speech crossing a window's end stays whole): memory holds one window, whatever the length.
+WINDOW_S = 600.0
+WINDOW_MARGIN_S = 60.0
 
 
 def default_workers() -> int:
@@ -127,50 +131,66 @@ def transcribe_session(
                     workers=options.workers,
                 )
             path = sessions.raw_path(ws, take)
-            audio, energies = _load(path, take.channels)
-            if energies is not None:  # the workbench's level strip, for free (a cache: never fatal)
-                with contextlib.suppress(OSError):
-                    levels.save(ws, take, levels.from_energy(energies))
-            chunks = _saved_plan(row) if same else None
-            if chunks is not None:
+            plan = _saved_plan(row) if same else None
+            if plan is not None:
+                chunks, planned_until, window_start = plan
                 first = int(row["chunks_done"])
                 resumed = resumed or first > 0
             else:
-                chunks = whisper.plan_chunks(audio, energies.loudest if energies else None)
-                first = 0
+                chunks, planned_until, first, window_start = [], 0.0, 0, 0.0
                 with transaction(ws.conn):
                     ws.conn.execute("DELETE FROM segments WHERE take_id = ?", (take.id,))
                     ws.conn.execute(
                         "INSERT OR REPLACE INTO transcripts (take_id, model, language_option, "
                         "chunks_json, "
                         "chunks_done, status, updated_at) VALUES (?, ?, ?, ?, 0, 'running', ?)",
-                        (
-                            take.id,
-                            model.name,
-                            language,
-                            json.dumps([c.as_json() for c in chunks]),
-                            now_iso(),
-                        ),
+                        (take.id, model.name, language, _plan_json(chunks, planned_until, 0.0), now_iso()),
                     )
             owners = {o.channel - 1: (o.participant.id if o.participant else None) for o in take.owners}
-            log.info("take %d: %d chunks, starting at chunk %d", take.id, len(chunks), first)
-            batches_of_take = [
-                (index, chunks[index : index + options.chunks_per_call])
-                for index in range(first, len(chunks), options.chunks_per_call)
-            ]
-            decoded = _decode_in_order(
-                recogniser, audio, batches_of_take, None if language == "auto" else language, options.workers
-            )
-            try:
-                for index, batch, results in decoded:
-                    _save_batch(ws, take, index, results, energies, owners, index + len(batch))
-                    batches += 1
-                    if on_progress:
-                        on_progress(min(total_s, done_s + batch[-1].end_s), total_s)
-                    if stop_after_batches is not None and batches >= stop_after_batches:
-                        raise KeyboardInterrupt("stopped on request")
-            finally:
-                decoded.close()
+            log.info("take %d: resuming at chunk %d, planned up to %.0f s", take.id, first, planned_until)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                # Each channel's energy (who speaks when), measured while the first window decodes.
+                measuring = pool.submit(channels.energy_map, path) if take.channels > 1 else None
+                energies: channels.EnergyMap | None = None
+                windows = _windows(ws, take, path, chunks, first, planned_until, window_start)
+                for audio, offset_s, pending in windows:
+                    if measuring is not None and energies is None:
+                        energies = measuring.result()
+                        with contextlib.suppress(OSError):  # the workbench's level strip (a cache)
+                            levels.save(ws, take, levels.from_energy(energies))
+                    if pending is None:  # a new window: plan it
+                        new, planned_until = _plan_window(
+                            audio, offset_s, take.duration_s, energies.loudest if energies else None
+                        )
+                        chunks = [*chunks, *new]
+                        ws.conn.execute(
+                            "UPDATE transcripts SET chunks_json = ?, updated_at = ? WHERE take_id = ?",
+                            (_plan_json(chunks, planned_until, offset_s), now_iso(), take.id),
+                        )
+                        pending = new
+                    batches_of_take = [
+                        (index, chunks[index : index + options.chunks_per_call])
+                        for index in range(first, first + len(pending), options.chunks_per_call)
+                    ]
+                    decoded = _decode_in_order(
+                        recogniser,
+                        audio,
+                        offset_s,
+                        batches_of_take,
+                        None if language == "auto" else language,
+                        options.workers,
+                    )
+                    try:
+                        for index, batch, results in decoded:
+                            _save_batch(ws, take, index, results, energies, owners, index + len(batch))
+                            batches += 1
+                            if on_progress:
+                                on_progress(min(total_s, done_s + batch[-1].end_s), total_s)
+                            if stop_after_batches is not None and batches >= stop_after_batches:
+                                raise KeyboardInterrupt("stopped on request")
+                    finally:
+                        decoded.close()
+                    first += len(pending)
             ws.conn.execute(
                 "UPDATE transcripts SET status = 'done', updated_at = ? WHERE take_id = ?",
                 (now_iso(), take.id),
@@ -211,6 +231,7 @@ Decoded = list[list[whisper.SegmentResult]]  # the segments of each chunk of a b
 def _decode_in_order(
     recogniser: whisper.Recogniser,
     audio: np.ndarray,
+    offset_s: float,
     batches: list[tuple[int, list[whisper.Chunk]]],
     language: str | None,
     workers: int,
@@ -222,7 +243,7 @@ def _decode_in_order(
     upcoming = iter(batches)
 
     def submit(item: tuple[int, list[whisper.Chunk]]) -> tuple[int, list[whisper.Chunk], Future[Decoded]]:
-        return item[0], item[1], pool.submit(recogniser.transcribe_batch, audio, item[1], language)
+        return item[0], item[1], pool.submit(recogniser.transcribe_batch, audio, item[1], language, offset_s)
 
     try:
         pending = deque(submit(item) for item in itertools.islice(upcoming, max(1, workers)))
@@ -237,21 +258,86 @@ def _decode_in_order(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _load(path: Path, channel_count: int) -> tuple[np.ndarray, channels.EnergyMap | None]:
-    """The take mixed to 16 kHz mono (ffmpeg, in its own process) and, meanwhile, the energy
-    of each of its channels."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        mixing = pool.submit(whisper.load_audio, path)
-        energies = channels.energy_map(path) if channel_count > 1 else None
-        return mixing.result(), energies
+Window = tuple[np.ndarray, float, list[whisper.Chunk] | None]
 
 
-def _saved_plan(row: sqlite3.Row) -> list[whisper.Chunk] | None:
-    """The chunks planned by an interrupted run, or None if they were planned differently
-    (by an older version): the take is then transcribed again from the start."""
+def _windows(
+    ws: Workspace,
+    take: Take,
+    path: Path,
+    chunks: list[whisper.Chunk],
+    first: int,
+    planned_until: float,
+    window_start: float,
+) -> Generator[Window, None, None]:
+    """The take a window at a time, as 16 kHz mono from its start time: first the audio of the
+    chunks planned but not decoded yet (a resumed run: read as when they were planned, so the
+    result is the same), then each window still to plan (its chunks None). The caller plans and
+    decodes each before asking for the next, so memory holds one window, whatever the length."""
+    if first < len(chunks):
+        whole = planned_until == float("inf")  # a plan made before windows: the whole take
+        length = None if whole else WINDOW_S + WINDOW_MARGIN_S
+        yield whisper.load_audio(path, window_start, length), window_start, chunks[first:]
+    until = planned_until
+    while until < take.duration_s - 0.01:
+        length = WINDOW_S + WINDOW_MARGIN_S
+        audio = whisper.load_audio(path, until, length)
+        yield audio, until, None
+        # The caller planned it: its new end is saved in the plan.
+        row = ws.conn.execute("SELECT chunks_json FROM transcripts WHERE take_id = ?", (take.id,)).fetchone()
+        _, after, _ = _saved_plan(row) or ([], take.duration_s, 0.0)
+        if after <= until:  # no progress (a take shorter than the database says): stop here
+            break
+        until = after
+
+
+def _plan_window(
+    audio: np.ndarray,
+    offset_s: float,
+    duration_s: float,
+    turn_of: Callable[[float, float], int | None] | None,
+) -> tuple[list[whisper.Chunk], float]:
+    """Plan the chunks of one window: the speech that starts within WINDOW_S of its start
+    (read WINDOW_MARGIN_S further, so a stretch crossing the window's end stays whole). The
+    next window starts where that speech ends, in a pause: no word is cut between windows.
+    Returns the chunks and where the next window starts (the take's end after the last)."""
+    spans = whisper.speech_spans(audio, offset_s)
+    read_until = offset_s + len(audio) / whisper.SAMPLE_RATE_HZ
+    if (
+        read_until >= duration_s - 0.05
+        or len(audio) < (WINDOW_S + WINDOW_MARGIN_S - 1) * whisper.SAMPLE_RATE_HZ
+    ):
+        return whisper.chunks_of(spans, turn_of), duration_s  # the last window
+    kept = [span for span in spans if span[0] < offset_s + WINDOW_S]
+    until = kept[-1][1] if kept else offset_s + WINDOW_S
+    return whisper.chunks_of(kept, turn_of), max(until, offset_s + 1.0)
+
+
+def _plan_json(chunks: list[whisper.Chunk], planned_until: float, window_start: float) -> str:
+    return json.dumps(
+        {
+            "chunks": [c.as_json() for c in chunks],
+            "planned_until": planned_until,
+            "window_start": window_start,  # where the last window planned was read from
+        }
+    )
+
+
+def _saved_plan(row: sqlite3.Row) -> tuple[list[whisper.Chunk], float, float] | None:
+    """The chunks planned by an interrupted run, where its planning stopped and where its last
+    window started; None if they were planned differently (by an older version): the take is
+    then transcribed again from the start. A plan saved as a plain list (before windows)
+    covers the whole take."""
     try:
-        return [whisper.Chunk.from_json(item) for item in json.loads(row["chunks_json"])]
-    except (ValueError, TypeError):
+        saved = json.loads(row["chunks_json"])
+        if isinstance(saved, list):
+            return [whisper.Chunk.from_json(item) for item in saved], float("inf"), 0.0
+        return (
+            [whisper.Chunk.from_json(item) for item in saved["chunks"]],
+            float(saved["planned_until"]),
+            float(saved["window_start"]),
+        )
+    except (ValueError, TypeError, KeyError):
         return None
 
 

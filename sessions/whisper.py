@@ -104,8 +104,9 @@ def fixed_windows(duration_s: float) -> list[Chunk]:
     ]
 
 
-def load_audio(path: Path) -> np.ndarray:
-    """Decode a file to 16 kHz mono float32, all channels mixed with equal weight.
+def load_audio(path: Path, start_s: float = 0.0, duration_s: float | None = None) -> np.ndarray:
+    """Decode a file (or the part of it from *start_s*, *duration_s* long) to 16 kHz mono
+    float32, all channels mixed with equal weight.
 
     ffmpeg does the decoding and resampling in its own process (fast, and it runs while
     Python measures the channels)."""
@@ -120,12 +121,16 @@ def load_audio(path: Path) -> np.ndarray:
         if channels > 1
         else ["-ac", "1"]
     )
-    args = ["-i", str(path), *mix, "-ar", str(SAMPLE_RATE_HZ), "-f", "f32le", "-"]
+    part = [] if start_s <= 0 else ["-ss", f"{start_s:.6f}"]
+    if duration_s is not None:
+        part += ["-t", f"{duration_s:.6f}"]
+    args = [*part, "-i", str(path), *mix, "-ar", str(SAMPLE_RATE_HZ), "-f", "f32le", "-"]
     try:
         data = ffmpeg.capture(args, subject=path)
     except AudioError as exc:
         raise TranscriptionError(exc.message, hint="Check the take file.") from None
-    return np.frombuffer(data, dtype="<f4").copy()
+    # Read-only, without a copy: the recogniser only reads it (a copy doubled the peak).
+    return np.frombuffer(data, dtype="<f4")
 
 
 def plan_chunks(
@@ -136,6 +141,11 @@ def plan_chunks(
     With *turn_of* (who speaks in a time range, e.g. from microphone channels), each chunk
     also lists its speaker turns, so a turn in another language can be decoded on its own.
     """
+    return chunks_of(speech_spans(audio), turn_of)
+
+
+def speech_spans(audio: np.ndarray, offset_s: float = 0.0) -> list[Span]:
+    """The stretches of speech in 16 kHz audio (Silero VAD), as times from *offset_s*."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     speech = get_speech_timestamps(
@@ -143,10 +153,20 @@ def plan_chunks(
         # A stretch longer than 29 s is cut, so that with its padding it still fits in a window.
         VadOptions(max_speech_duration_s=MAX_CHUNK_S - 1, min_silence_duration_ms=300, speech_pad_ms=300),
     )
-    _release_free_memory()  # the VAD's large temporary buffers
-    spans = [
-        (round(item["start"] / SAMPLE_RATE_HZ, 3), round(item["end"] / SAMPLE_RATE_HZ, 3)) for item in speech
+    release_free_memory()  # the VAD's large temporary buffers
+    return [
+        (
+            round(offset_s + item["start"] / SAMPLE_RATE_HZ, 3),
+            round(offset_s + item["end"] / SAMPLE_RATE_HZ, 3),
+        )
+        for item in speech
     ]
+
+
+def chunks_of(
+    spans: Sequence[Span], turn_of: Callable[[float, float], int | None] | None = None
+) -> list[Chunk]:
+    """Pack stretches of speech into chunks, each with its speaker turns if *turn_of* is given."""
     chunks = pack(spans)
     if turn_of is None:
         return chunks
@@ -181,7 +201,7 @@ def _turns(pieces: Sequence[Span], turn_of: Callable[[float, float], int | None]
     return tuple((a, b) for a, b in turns) if len(turns) > 1 else ()
 
 
-def _release_free_memory() -> None:
+def release_free_memory() -> None:
     """Give memory freed by large temporary buffers back to the system (glibc only)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -266,10 +286,10 @@ class Recogniser:
             self._idle.put((language_filter, BatchedInferencePipeline(_ModelView(model, language_filter))))
 
     def _decode(
-        self, audio: np.ndarray, chunks: Sequence[Chunk], language: str | None
+        self, audio: np.ndarray, chunks: Sequence[Chunk], language: str | None, offset_s: float = 0.0
     ) -> list[list[SegmentResult]]:
         """One batched pass: each chunk decoded on its own, its language detected if None."""
-        packed, clips, maps = _pack(audio, chunks)
+        packed, clips, maps = _pack(audio, chunks, offset_s)
         language_filter, pipeline = self._idle.get()
         language_filter.detected = []
         try:
@@ -304,9 +324,11 @@ class Recogniser:
         return results
 
     def transcribe_batch(
-        self, audio: np.ndarray, chunks: Sequence[Chunk], language: str | None
+        self, audio: np.ndarray, chunks: Sequence[Chunk], language: str | None, offset_s: float = 0.0
     ) -> list[list[SegmentResult]]:
         """Transcribe chunks independently; returns the segments of each chunk, in order.
+
+        *audio* starts at *offset_s* in the take (chunk times are take times).
 
         *language* None means: detect it per chunk, then decode again on its own any speaker
         turn whose words came out doubtful (she probably spoke another language than the rest
@@ -315,7 +337,7 @@ class Recogniser:
         """
         if not chunks:
             return []
-        results = self._decode(audio, chunks, language)
+        results = self._decode(audio, chunks, language, offset_s)
         if language is not None:
             return results
         doubtful: list[tuple[int, Chunk]] = []
@@ -328,7 +350,7 @@ class Recogniser:
                 if missing or (confidence is not None and confidence < DOUBTFUL_TURN):
                     doubtful.append((index, chunk.within(start, end)))
         if doubtful:
-            retried = self._decode(audio, [turn for _, turn in doubtful], None)
+            retried = self._decode(audio, [turn for _, turn in doubtful], None, offset_s)
             for (index, turn), segments in zip(doubtful, retried, strict=True):
                 before = _mean_probability(results[index], turn.start_s, turn.end_s) or 0.0
                 after = _mean_probability(segments, turn.start_s, turn.end_s)
@@ -343,7 +365,7 @@ PieceMap = list[tuple[float, float, float]]
 
 
 def _pack(
-    audio: np.ndarray, chunks: Sequence[Chunk]
+    audio: np.ndarray, chunks: Sequence[Chunk], offset_s: float = 0.0
 ) -> tuple[np.ndarray, list[dict[str, float]], list[PieceMap]]:
     """Join each chunk's pieces, chunk after chunk, into one array; return it, each chunk's
     range in it (the pipeline's clip timestamps) and how its pieces map back to the take."""
@@ -355,7 +377,9 @@ def _pack(
         first = cursor
         pieces: PieceMap = []
         for start_s, end_s in chunk.spans:
-            part = audio[round(start_s * SAMPLE_RATE_HZ) : round(end_s * SAMPLE_RATE_HZ)]
+            part = audio[
+                round((start_s - offset_s) * SAMPLE_RATE_HZ) : round((end_s - offset_s) * SAMPLE_RATE_HZ)
+            ]
             pieces.append((cursor / SAMPLE_RATE_HZ, start_s, len(part) / SAMPLE_RATE_HZ))
             parts.append(part)
             cursor += len(part)

@@ -219,3 +219,20 @@ def test_revoice_refuses_a_line_in_a_language_its_voice_does_not_speak(
     store.add(model, "french")
     protection.set_mode(ws, "Blessing", "revoice", "french")
     anonymise._check_voice_languages(ws, extract, store)
+
+
+def test_disguise_works_only_where_she_speaks() -> None:
+    """Her microphone is disguised over her own lines, not over the whole extract: a third of
+    the work or less in a group, and her channel stays silent where she is silent."""
+    rate = anonymise.RATE_HZ
+    t = np.arange(20 * rate) / rate
+    source = (0.2 * np.sin(2 * np.pi * 180 * t) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    params = protection.DisguiseParams(1.1, 1.15, 0.85, "00112233445566778899aabbccddeeff")
+    spans = [(2 * rate, 5 * rate), (12 * rate, 14 * rate)]
+    own = anonymise._disguise_spans(source, spans, params)
+    assert len(own) == len(source)
+    assert not own[: 2 * rate].any() and not own[5 * rate : 12 * rate].any() and not own[14 * rate :].any()
+    for a, b in spans:
+        assert np.abs(own[a:b]).max() > 0.05
+        assert not np.allclose(own[a:b], source[a:b], atol=0.01)  # changed, not copied
+    assert not anonymise._disguise_spans(source, [], params).any()

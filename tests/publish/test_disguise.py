@@ -133,3 +133,22 @@ def test_disguise_of_silence_is_silence(level: float) -> None:
     out = disguise(samples, 48_000, DisguiseParams(1.12, 0.85, 0.78, "5eed" * 8))
     assert out.shape == samples.shape and np.all(np.isfinite(out))
     assert np.max(np.abs(out)) <= 10 * level  # for digital silence: exactly silent
+
+
+def test_disguise_works_a_block_at_a_time_with_the_same_result() -> None:
+    """Memory does not grow with the extract: the filtering, the excitation and the LPC warping
+    run a block at a time, and the block size changes nothing but the memory."""
+    rate = 24_000
+    rng = np.random.default_rng(3)
+    t = np.arange(int(7.3 * rate)) / rate
+    voiced = np.sin(2 * np.pi * 0.7 * t) > 0
+    x = 0.3 * np.sin(2 * np.pi * 150 * t * (1 + 0.1 * np.sin(t))) * voiced + 0.05 * rng.standard_normal(
+        len(t)
+    )
+    x[rate : 2 * rate] = 0.0
+    # (the loud frames' power is summed in another order: the last bits differ)
+    assert np.allclose(
+        flatten_timbre(x, rate, frames_per_block=50), flatten_timbre(x, rate, 1 << 20), atol=1e-12
+    )
+    assert np.array_equal(excitation(x, rate, 5, block=10_007), excitation(x, rate, 5, block=1 << 24))
+    assert np.array_equal(mcadams(x, rate, 0.85, x, frames_per_block=77), mcadams(x, rate, 0.85, x, 1 << 20))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import stat
 import subprocess
@@ -20,7 +22,7 @@ from podcast.demo import generate_workshop
 from podcast.models import ModelStore
 from podcast.settings import ShowSettings
 from podcast.workspace import Workspace
-from sessions import importer, sessions, transcripts
+from sessions import importer, sessions, transcripts, whisper
 from sessions.transcribe import TranscribeOptions, transcribe_session
 
 pytestmark = pytest.mark.slow
@@ -282,3 +284,46 @@ def test_transcription_leaves_the_level_strip_of_each_take(english: Transcribed)
         assert int(np.argmax(turn.mean(axis=0))) == channel - 1
     assert stat.S_IMODE(english.ws.cache_dir.stat().st_mode) == 0o700
     assert not english.ws.private_paths_too_wide()
+
+
+def test_a_long_take_is_transcribed_a_window_at_a_time_and_resumes_across_windows(
+    tmp_path: Path, model_store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows of 15 s (read 10 s further) stand for the 10-minute windows of a long take:
+    memory holds one window; windows end in pauses, so no word is cut, lost or doubled; an
+    interrupted run resumes in the middle and gives the same transcript."""
+    from sessions import transcribe
+
+    monkeypatch.setattr(transcribe, "WINDOW_S", 15.0)
+    monkeypatch.setattr(transcribe, "WINDOW_MARGIN_S", 10.0)
+    options = TranscribeOptions(batch_size=1, workers=1, spoken_languages=("en",))
+    ws_a, sid_a, timeline = _session(tmp_path / "a", ENGLISH, VOICES, gap_s=1.5)
+    ws_b, sid_b, _ = _session(tmp_path / "b", ENGLISH, VOICES, gap_s=1.5)
+    transcribe_session(ws_a, sid_a, model_store, options)
+    plan = json.loads(ws_a.conn.execute("SELECT chunks_json FROM transcripts").fetchone()[0])
+    duration = sessions.get(ws_a, sid_a).duration_s
+    assert duration > 40 and plan["planned_until"] == pytest.approx(duration)
+    # Planned a window at a time: more chunks than the same speech packed over the whole take.
+    pieces = [tuple(piece) for chunk in plan["chunks"] for piece in chunk[3]]
+    assert len(plan["chunks"]) > len(whisper.pack(pieces))
+    words = [w for u in transcripts.load(ws_a, sid_a).utterances for w in u.words]
+    wer = jiwer.wer(
+        _normalise(" ".join(t for *_rest, t in timeline)), _normalise(" ".join(w.text for w in words))
+    )
+    assert wer <= 0.20, wer
+    for _speaker, start_s, _end_s, _text in timeline:
+        nearest = min(words, key=lambda w: abs(w.start_s - start_s))
+        assert abs(nearest.start_s - start_s) <= 0.5, (start_s, nearest)
+    for before, after in itertools.pairwise(sorted(words, key=lambda w: w.start_s)):
+        assert after.start_s >= before.end_s - 0.05, (before, after)  # nothing said twice
+
+    with pytest.raises(KeyboardInterrupt):
+        transcribe_session(ws_b, sid_b, model_store, options, stop_after_batches=2)
+    saved = json.loads(ws_b.conn.execute("SELECT chunks_json FROM transcripts").fetchone()[0])
+    assert saved["planned_until"] < duration  # stopped before the last window was planned
+    assert transcribe_session(ws_b, sid_b, model_store, options).resumed
+
+    def shape(t: transcripts.Transcript) -> list[tuple[str, str, list[float]]]:
+        return [(u.speaker, u.text, [w.start_s for w in u.words]) for u in t.utterances]
+
+    assert shape(transcripts.load(ws_b, sid_b)) == shape(transcripts.load(ws_a, sid_a))
