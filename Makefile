@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := espeak-ng ffmpeg libsndfile1 libportaudio2 rsync openssh-client
 APT_TEST := $(APT_RUN) pulseaudio pulseaudio-utils libasound2-plugins chromium openssh-server
 
-.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build bench-anon bench-workbench bench-backup
+.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build bench-anon bench-workbench bench-backup bench-session
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -77,6 +77,17 @@ bench-record: system-test $(STAMP)
 # The workbench on a generated 60-minute, 4-microphone take: page open, play from a word.
 bench-workbench: system-test $(STAMP)
 	$(BIN)/python benchmarks/workbench.py
+
+# A 90-minute, 6-microphone workshop from take to feed (and the same at 30 minutes): time
+# and peak memory per step. ARGS="--minutes 90 --keep DIR" runs one length and keeps the
+# generated session for the next run.
+bench-session: system-run $(STAMP)
+	if scripts/mbrola-voices .cache/mbrola > /dev/null; then \
+		$(BIN)/python benchmarks/session.py --mbrola .cache/mbrola $(ARGS); \
+	else \
+		echo "MBROLA voices unavailable: using espeak-ng variants"; \
+		$(BIN)/python benchmarks/session.py $(ARGS); \
+	fi
 
 # An encrypted backup and a checked restore of a generated 2-hour, 4-microphone session.
 bench-backup: system-run $(STAMP)

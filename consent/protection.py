@@ -22,7 +22,8 @@ MODES = ("revoice", "disguise")
 # The disguise transform's version (publish.disguise). It is part of her protection digest,
 # hence of every fingerprint: when the transform changes, the audio she approved is no longer
 # what would be published, so her earlier decisions no longer match and she is asked again.
-DISGUISE_METHOD = 2
+# 3: her channel is disguised over her own lines only, joined (before: the whole extract).
+DISGUISE_METHOD = 3
 BUNDLED_VOICE = "joe"
 
 # Figures measured on this machine kind against a speaker-verification attacker
@@ -43,13 +44,47 @@ DISGUISE_WARNING = (
 _COLOURS = (0.0, 4.0, -4.0, 7.0, -2.0, 2.0, -6.0, 9.0, -8.0, 5.5, 1.0, -1.0)
 
 
+READ_AS = {"pcm": "en"}  # Nigerian Pidgin lines are read by her English voice
+
+
 @dataclass(frozen=True)
 class Protection:
     participant_id: str
     mode: str
     chosen: bool  # False: the workspace default applies
-    voice: str  # revoice: the Piper voice name
+    voice: str  # revoice: as stored: a voice name, or one per language ("en=joe,fr=siwis")
     colour_st: float  # revoice: pitch colour of the synthetic voice, in semitones
+
+    @property
+    def voices(self) -> dict[str, str]:
+        """Her synthetic voice per language; the key "" is a voice for the language it speaks."""
+        return parse_voices(self.voice)
+
+    def voice_for(self, language: str) -> str:
+        """The voice that reads her lines in this language (Pidgin: her English one)."""
+        chosen = self.voices
+        return (
+            chosen.get(language)
+            or chosen.get(READ_AS.get(language, language))
+            or chosen.get("")
+            or BUNDLED_VOICE
+        )
+
+
+def parse_voices(text: str) -> dict[str, str]:
+    """'joe' -> {'': 'joe'}; 'en=joe,fr=siwis' -> {'en': 'joe', 'fr': 'siwis'}."""
+    chosen: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        language, _, name = item.rpartition("=")
+        chosen[language.strip().lower()] = name.strip()
+    return chosen
+
+
+def format_voices(chosen: dict[str, str]) -> str:
+    """The stored form: a bare name if she has one voice for its own language."""
+    if set(chosen) == {""}:
+        return chosen[""]
+    return ",".join(f"{language}={name}" for language, name in sorted(chosen.items()))
 
 
 @dataclass(frozen=True)
@@ -71,7 +106,8 @@ def _draw(low: float, high: float, *, avoid: tuple[float, float] | None = None) 
 
 
 def set_mode(ws: Workspace, pseudonym: str, mode: str, voice: str | None = None) -> Protection:
-    """Record her choice of protection (and synthetic voice for revoice)."""
+    """Record her choice of protection (and synthetic voice for revoice: a name, or one per
+    language as "en=joe,fr=siwis")."""
     if mode not in MODES:
         raise InvalidInputError(f"Unknown protection {mode!r}.", hint="Choose revoice or disguise.")
     person = participants.get(ws, pseudonym)

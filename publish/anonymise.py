@@ -20,7 +20,7 @@ from podcast.models import ModelStore
 from podcast.workspace import Workspace
 from publish import redaction, revoice
 from publish.disguise import disguise
-from publish.voices import VoiceStore
+from publish.voices import Voice, VoiceStore
 from sessions import extracts, sessions, transcripts, whisper
 from sessions.extracts import Extract
 
@@ -111,7 +111,11 @@ def _source(ws: Workspace, extract: Extract, speaker_id: str) -> np.ndarray:
 
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "pcm": "Nigerian Pidgin"}
-READ_AS = {"pcm": "en"}  # Pidgin lines are read by an English voice
+
+
+def speaks(voice: Voice) -> str:
+    """The language a synthetic voice speaks, as a transcript tags lines (en_US -> en)."""
+    return voice.language.replace("-", "_").split("_")[0].lower()
 
 
 def _check_voice_languages(ws: Workspace, extract: Extract, voices: VoiceStore) -> None:
@@ -124,17 +128,16 @@ def _check_voice_languages(ws: Workspace, extract: Extract, voices: VoiceStore) 
         choice = protection.get(ws, utterance.speaker_id)
         if choice.mode != "revoice":
             continue
-        voice = voices.get(choice.voice)
-        speaks = voice.language.replace("-", "_").split("_")[0].lower()
-        needed = READ_AS.get(utterance.language, utterance.language)
-        if needed != speaks:
+        voice = voices.get(choice.voice_for(utterance.language))
+        needed = protection.READ_AS.get(utterance.language, utterance.language)
+        if needed != speaks(voice):
             said = LANGUAGE_NAMES.get(utterance.language, utterance.language)
             raise InvalidInputError(
                 f"Extract {extract.id}: a line of {utterance.speaker} is in {said}, and her synthetic "
-                f"voice {voice.name!r} only speaks {LANGUAGE_NAMES.get(speaks, speaks)}.",
-                hint=f"Add a voice that speaks {said} (podcast voices add FILE.onnx) and choose it "
-                f"(podcast participant protect {utterance.speaker} revoice --voice NAME), or correct the "
-                f"line's language (podcast room {extract.session_id} --transcript).",
+                f"voice {voice.name!r} only speaks {LANGUAGE_NAMES.get(speaks(voice), speaks(voice))}.",
+                hint=f"Add a voice that speaks {said} (podcast voices add FILE.onnx) and give it to her "
+                f"(podcast participant protect {utterance.speaker} revoice --voice {needed}=NAME), or "
+                f"correct the line's language (podcast room {extract.session_id} --transcript).",
             )
 
 
@@ -197,7 +200,8 @@ def render(
         if choice.mode == "revoice":
             hidden = redaction.redacted_indexes(spans)
             spoken = " ".join(t for i, (_s, _e, t) in enumerate(timed) if i not in hidden)
-            speech = revoice.speak(spoken, voices.get(choice.voice), choice.colour_st, RATE_HZ)
+            voice = voices.get(choice.voice_for(utterance.language))
+            speech = revoice.speak(spoken, voice, choice.colour_st, RATE_HZ)
             start = max(timed[0][0], cursor)
             first = int(start * RATE_HZ)
             out[first : first + len(speech)] += speech

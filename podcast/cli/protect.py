@@ -29,24 +29,48 @@ def protect(
     name: Annotated[str, typer.Argument(help="Her pseudonym.")],
     mode: Annotated[str, typer.Argument(help="revoice (strong) or disguise (reduced).")],
     voice: Annotated[
-        str | None, typer.Option(help="Synthetic voice for revoice (see 'podcast voices list').")
+        list[str] | None,
+        typer.Option(
+            help="Synthetic voice for revoice (see 'podcast voices list'); one per language she "
+            "speaks: --voice en=joe --voice fr=siwis. Pidgin lines use her English voice.",
+        ),
     ] = None,
 ) -> None:
     """Choose how a participant's voice is protected (part of what she consents to)."""
     ws = state(ctx).workspace()
-    if voice:
-        _voices().get(voice)
-    choice = protection.set_mode(ws, name, mode, voice)
+    chosen = _chosen_voices(voice or [])
+    choice = protection.set_mode(ws, name, mode, protection.format_voices(chosen) if chosen else None)
     person = participants.get_by_id(ws, choice.participant_id)
     out = console()
     if choice.mode == "disguise":
         out.print(f"[bold yellow]{escape(person.pseudonym)}: disguise.[/] {protection.DISGUISE_WARNING}")
     else:
+        readers = ", ".join(
+            f"{escape(v)} ({language})" if language else escape(v) for language, v in choice.voices.items()
+        )
         out.print(
-            f"{escape(person.pseudonym)}: revoice — the voice {escape(choice.voice)} "
+            f"{escape(person.pseudonym)}: revoice — {readers} "
             f"(colour {choice.colour_st:+.0f} semitones) reads her reviewed words."
         )
     out.print("Extracts with her voice must be rendered and agreed again.")
+
+
+def _chosen_voices(items: list[str]) -> dict[str, str]:
+    """--voice values as {language: name}, each voice checked to exist and speak its language."""
+    from podcast.errors import InvalidInputError
+    from publish.anonymise import LANGUAGE_NAMES, speaks
+
+    chosen = protection.parse_voices(",".join(items))
+    store = _voices()
+    for language, voice_name in chosen.items():
+        found = store.get(voice_name)
+        if language and speaks(found) != protection.READ_AS.get(language, language):
+            raise InvalidInputError(
+                f"The voice {voice_name!r} speaks {LANGUAGE_NAMES.get(speaks(found), speaks(found))}, "
+                f"not {LANGUAGE_NAMES.get(language, language)}.",
+                hint="See the languages in 'podcast voices list'.",
+            )
+    return chosen
 
 
 voices_app = typer.Typer(

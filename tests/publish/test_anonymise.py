@@ -219,6 +219,21 @@ def test_revoice_refuses_a_line_in_a_language_its_voice_does_not_speak(
     store.add(model, "french")
     protection.set_mode(ws, "Blessing", "revoice", "french")
     anonymise._check_voice_languages(ws, extract, store)
+    # One voice per language: her French lines read by the French voice, the others by joe.
+    protection.set_mode(ws, "Blessing", "revoice", "en=joe,fr=french")
+    choice = protection.get(ws, participants.get(ws, "Blessing").id)
+    assert [choice.voice_for(lang) for lang in ("fr", "en", "pcm")] == ["french", "joe", "joe"]
+    anonymise._check_voice_languages(ws, extract, store)
+    editing.set_language(ws, sid, blessing.key, "en")
+    anonymise._check_voice_languages(ws, extract, store)
+    # A French voice alone cannot read her English line.
+    protection.set_mode(ws, "Blessing", "revoice", "french")
+    with pytest.raises(InvalidInputError, match="is in English") as caught:
+        anonymise._check_voice_languages(ws, extract, store)
+    assert "--voice en=NAME" in (caught.value.hint or "")
+    # The digest of a single voice is what it was before voices per language (no consent lost).
+    protection.set_mode(ws, "Blessing", "revoice", None)
+    assert protection.digest(ws, choice.participant_id).startswith("revoice:joe:")
 
 
 def test_disguise_works_only_where_she_speaks() -> None:
