@@ -48,7 +48,12 @@ node_modules/podcast-partytime/package.json:
 	  echo "podcast-partytime could not be installed; its test will be skipped"; \
 	else echo "npm not found: the podcast-partytime test will be skipped"; fi
 
-test: system-test $(STAMP) node_modules/podcast-partytime/package.json
+# MBROLA voices (a French one among them) for the revoicing tests, unpacked under .cache/
+# from the contrib/non-free sections of this machine's own Debian mirror.
+.cache/mbrola/root/usr/bin/mbrola:
+	scripts/mbrola-voices .cache/mbrola > /dev/null
+
+test: system-test $(STAMP) node_modules/podcast-partytime/package.json .cache/mbrola/root/usr/bin/mbrola
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

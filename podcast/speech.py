@@ -26,9 +26,10 @@ def espeak_binary() -> str:
 
 
 def synthesize(
-    text: str, *, voice: str = "en", speed_wpm: int = 150, pitch: int = 50
+    text: str, *, voice: str = "en", speed_wpm: int = 150, pitch: int = 50, env: dict[str, str] | None = None
 ) -> tuple[np.ndarray, int]:
-    """Speak *text* with espeak-ng; returns mono float32 samples and the sample rate."""
+    """Speak *text* with espeak-ng; returns mono float32 samples and the sample rate. *env*:
+    the environment of espeak-ng (an MBROLA voice's data path and program)."""
     with tempfile.TemporaryDirectory(prefix="podcast-speech-") as tmp:
         out = Path(tmp) / "speech.wav"
         command = [
@@ -45,7 +46,7 @@ def synthesize(
             text,
         ]
         log.debug("running espeak-ng -v %s", voice)
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
         if result.returncode != 0 or not out.exists():
             raise AudioError(
                 f"espeak-ng failed for voice {voice!r}: {result.stderr.strip()[-200:]}",

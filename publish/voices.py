@@ -1,5 +1,7 @@
-"""Synthetic voices for revoicing (Piper, offline): the bundled English voice and voices
-copied onto the machine by hand (`.onnx` + `.onnx.json`), registered by name."""
+"""Synthetic voices for revoicing, offline: the bundled English Piper voice, Piper voices
+copied onto the machine by hand (`.onnx` + `.onnx.json`), and MBROLA diphone voices (read
+through espeak-ng; French ones among them) unpacked from the distribution's packages by
+scripts/mbrola-voices. Each is registered by name with the language it speaks."""
 
 from __future__ import annotations
 
@@ -19,13 +21,37 @@ class VoiceError(PodcastError):
     """A synthetic voice is missing, damaged or not a Piper voice."""
 
 
+# The MBROLA voices scripts/mbrola-voices unpacks, and the language each speaks.
+MBROLA_LANGUAGES = {
+    "en1": "en_GB",
+    "us1": "en_US",
+    "us2": "en_US",
+    "us3": "en_US",
+    "fr1": "fr_FR",
+    "fr4": "fr_FR",
+    "de1": "de_DE",
+    "de2": "de_DE",
+}
+
+
 @dataclass(frozen=True)
 class Voice:
     name: str
-    model: Path
-    config: Path
+    model: Path  # Piper: the .onnx file; MBROLA: the diphone database
+    config: Path  # Piper: its .onnx.json; MBROLA: the espeak-ng data folder that names it
     language: str
     bundled: bool
+    kind: str = "piper"  # or "mbrola"
+
+    @property
+    def espeak_voice(self) -> str:
+        """The espeak-ng voice that drives an MBROLA database (mb-fr1)."""
+        return f"mb-{self.model.name}"
+
+    @property
+    def mbrola_binary_dir(self) -> Path:
+        """Where the mbrola program was unpacked (put first on PATH for espeak-ng)."""
+        return self.config.parent / "root" / "usr" / "bin"
 
 
 def _bundled() -> Voice:
@@ -58,7 +84,14 @@ class VoiceStore:
         voices = [_bundled()]
         for name, entry in sorted(self._registry().items()):
             voices.append(
-                Voice(name, Path(entry["model"]), Path(entry["config"]), entry.get("language", "?"), False)
+                Voice(
+                    name,
+                    Path(entry["model"]),
+                    Path(entry["config"]),
+                    entry.get("language", "?"),
+                    False,
+                    entry.get("kind", "piper"),
+                )
             )
         return voices
 
@@ -70,7 +103,7 @@ class VoiceStore:
     def get(self, name: str) -> Voice:
         for voice in self.list():
             if voice.name == name:
-                if not voice.model.is_file() or not voice.config.is_file():
+                if not voice.model.is_file() or not voice.config.exists():
                     raise VoiceError(
                         f"The files of voice {name!r} are missing.", hint="Copy them back, or add it again."
                     )
@@ -117,3 +150,37 @@ class VoiceStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, json.dumps(registry, indent=2, sort_keys=True))
         return Voice(label, model, config, language, False)
+
+    def add_mbrola(self, folder: Path, voice: str, name: str | None = None) -> Voice:
+        """Register an MBROLA voice from a folder made by scripts/mbrola-voices."""
+        if voice not in MBROLA_LANGUAGES:
+            raise VoiceError(
+                f"No MBROLA voice is called {voice!r}.", hint=f"Choose one of {', '.join(MBROLA_LANGUAGES)}."
+            )
+        folder = folder.absolute()
+        database = folder / "root" / "usr" / "share" / "mbrola" / voice / voice
+        data = folder / "home"
+        if not database.is_file() or not (folder / "root" / "usr" / "bin" / "mbrola").is_file():
+            raise VoiceError(
+                f"The MBROLA voice {voice} is not unpacked in {folder}.",
+                hint=f"Run: scripts/mbrola-voices {folder}",
+            )
+        label = name or f"mb-{voice}"
+        registry = self._registry()
+        if label in registry or label == BUNDLED:
+            raise VoiceError(f"A voice called {label!r} is registered already.", hint="Pick another --name.")
+        # espeak-ng looks for the database as espeak-ng-data/mbrola/NAME under its data path.
+        link = data / "espeak-ng-data" / "mbrola" / voice
+        if not link.exists():
+            raise VoiceError(f"{link} is missing.", hint=f"Run again: scripts/mbrola-voices {folder}")
+        registry[label] = {
+            "kind": "mbrola",
+            "model": str(database),
+            "config": str(data),
+            "language": MBROLA_LANGUAGES[voice],
+            "sha256": sha256_file(database),
+            "added_at": now_iso(),
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps(registry, indent=2, sort_keys=True))
+        return Voice(label, database, data, MBROLA_LANGUAGES[voice], False, "mbrola")

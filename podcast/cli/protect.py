@@ -74,28 +74,96 @@ def _chosen_voices(items: list[str]) -> dict[str, str]:
 
 
 voices_app = typer.Typer(
-    cls=PodcastGroup, no_args_is_help=True, help="Synthetic voices for revoicing (Piper)."
+    cls=PodcastGroup, no_args_is_help=True, help="Synthetic voices for revoicing (Piper, MBROLA)."
 )
 
 
 @voices_app.command("list")
 def voices_list(ctx: typer.Context) -> None:
     """List the synthetic voices."""
-    table = Table("Name", "Language", "Model", "Origin")
+    table = Table("Name", "Speaks", "Kind", "Model", "Origin")
     for v in _voices().list():
-        table.add_row(v.name, v.language, escape(str(v.model)), "bundled" if v.bundled else "added")
+        table.add_row(v.name, v.language, v.kind, escape(str(v.model)), "bundled" if v.bundled else "added")
     console().print(table)
 
 
 @voices_app.command("add")
 def voices_add(
     ctx: typer.Context,
-    model: Annotated[Path, typer.Argument(help="A Piper voice .onnx file (with its .onnx.json beside it).")],
+    model: Annotated[
+        Path | None, typer.Argument(help="A Piper voice .onnx file (with its .onnx.json beside it).")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Name to use with --voice.")] = None,
+    mbrola: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of a Piper file: an MBROLA voice from the distribution (fr1, fr4: French; "
+            "en1, us1-us3: English; de1, de2), fetched from this machine's own package mirror.",
+        ),
+    ] = None,
+    from_: Annotated[
+        Path | None,
+        typer.Option("--from", help="With --mbrola: a folder scripts/mbrola-voices made (no download)."),
+    ] = None,
+    accept_licence: Annotated[
+        bool, typer.Option("--accept-licence", help="With --mbrola: accept the voice's licence.")
+    ] = False,
 ) -> None:
-    """Register a Piper voice copied onto this machine (e.g. a French or female voice)."""
-    voice = _voices().add(model, name)
+    """Register a synthetic voice: a Piper voice copied onto this machine (e.g. fr_FR-siwis-medium
+    .onnx with its .json), or an MBROLA voice (--mbrola fr1) for French and other languages."""
+    from podcast.errors import InvalidInputError
+
+    if mbrola is None:
+        if model is None:
+            raise InvalidInputError(
+                "Give a Piper voice file or --mbrola NAME.", hint="podcast voices add fr_FR-siwis-medium.onnx"
+            )
+        voice = _voices().add(model, name)
+    else:
+        folder = from_ or _fetch_mbrola()
+        _accept_mbrola_licence(folder, mbrola, accept_licence)
+        voice = _voices().add_mbrola(folder, mbrola, name)
     console().print(f"Registered voice [bold]{escape(voice.name)}[/] ({voice.language}).")
+
+
+def _fetch_mbrola() -> Path:
+    """Unpack the MBROLA voices into the data folder with scripts/mbrola-voices (apt-get
+    download from this machine's own mirror; nothing is installed on the system)."""
+    import subprocess
+
+    from podcast.errors import ToolMissingError
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "mbrola-voices"
+    if not script.is_file():
+        raise ToolMissingError(
+            "scripts/mbrola-voices is not beside this installation.",
+            hint="In the toolkit's folder run scripts/mbrola-voices DIR, then add the voice with --from DIR.",
+        )
+    folder = default_data_dir() / "voices" / "mbrola"
+    err_console().print("Fetching the MBROLA voices from this machine's package mirror…")
+    result = subprocess.run(["sh", str(script), str(folder)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ToolMissingError(
+            "The MBROLA voices could not be fetched: " + (result.stderr.strip().splitlines() or ["?"])[-1],
+            hint="Check that apt-get can reach this machine's package mirror, or use --from DIR.",
+        )
+    return folder
+
+
+def _accept_mbrola_licence(folder: Path, voice: str, accepted: bool) -> None:
+    """Show the voice's licence (from its package) and have it accepted."""
+    from podcast.errors import InvalidInputError
+
+    licence = folder / "root" / "usr" / "share" / "doc" / f"mbrola-{voice}" / "copyright"
+    text = licence.read_text(encoding="utf-8", errors="replace") if licence.is_file() else ""
+    err_console().print(escape(text[:3000] or f"(no licence file found for mbrola-{voice})"))
+    if accepted:
+        return
+    if not typer.confirm(f"Do you accept the licence of the MBROLA voice {voice}?", default=False):
+        raise InvalidInputError(
+            f"The licence of the MBROLA voice {voice} was not accepted.",
+            hint="Read it above; add --accept-licence to accept it without the question.",
+        )
 
 
 anonymise_app = typer.Typer(
