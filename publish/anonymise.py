@@ -175,6 +175,15 @@ def render(
             hint=f"Listen and correct them (podcast room {extract.session_id} --transcript), then mark "
             f"them reviewed there or with: podcast transcript review {extract.session_id}",
         )
+    for utterance in utterances:
+        revoiced = modes[utterance.speaker_id or ""].mode == "revoice"
+        if revoiced and any(w.text == whisper.NOT_UNDERSTOOD for w in utterance.words):
+            raise InvalidInputError(
+                f"Extract {extract.id}: line {utterance.key} of {utterance.speaker} is marked "
+                f"{whisper.NOT_UNDERSTOOD}: a synthetic voice cannot read what nobody has written.",
+                hint=f"Listen to it and write what she said (podcast room {extract.session_id} "
+                "--transcript), or remove the marker if it was not speech.",
+            )
     phrases = [p.phrase for p in sensitive.list_for(ws, extract.session_id)]
     names = {p.id: p.pseudonym for p in participants.list_all(ws, include_retired=True)}
     total = int((extract.duration_s + 2 * PAD_S) * RATE_HZ)

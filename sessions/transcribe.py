@@ -182,6 +182,13 @@ def transcribe_session(
                     )
                     try:
                         for index, batch, results in decoded:
+                            fallback = session.language if session.language != "auto" else "en"
+                            results = [
+                                whisper.with_nothing_missing(
+                                    chunk, segments, segments[0].language if segments else fallback
+                                )
+                                for chunk, segments in zip(batch, results, strict=True)
+                            ]
                             _save_batch(ws, take, index, results, energies, owners, index + len(batch))
                             batches += 1
                             if on_progress:

@@ -33,6 +33,9 @@ MAX_CHUNK_S = 30.0
 DOUBTFUL_TURN = 0.6
 # ... and a turn of speech at least this long that came out with no word at all.
 MISSING_TURN_S = 1.0
+# What a stretch of speech that came out as no word at all becomes: a line with its times,
+# for a person to listen to, never nothing.
+NOT_UNDERSTOOD = "[not understood]"
 
 
 class TranscriptionError(PodcastError):
@@ -466,3 +469,19 @@ def _without_range(segments: Sequence[SegmentResult], start_s: float, end_s: flo
             text = " ".join(w.text for w in words)
             kept.append(SegmentResult(words[0].start_s, words[-1].end_s, text, seg.language, words))
     return kept
+
+
+def with_nothing_missing(
+    chunk: Chunk, segments: Sequence[SegmentResult], language: str
+) -> list[SegmentResult]:
+    """The chunk's segments, plus a NOT_UNDERSTOOD line for every stretch of speech (VAD
+    piece) of at least MISSING_TURN_S that no word falls in: a turn never vanishes."""
+    words = [w for seg in segments for w in seg.words]
+    added = []
+    for start, end in chunk.spans:
+        if end - start < MISSING_TURN_S or not chunk.pieces:
+            continue
+        if not any(start - 0.3 <= (w.start_s + w.end_s) / 2 <= end + 0.3 for w in words):
+            marker = WordResult(round(start, 3), round(end, 3), NOT_UNDERSTOOD, 0.0)
+            added.append(SegmentResult(marker.start_s, marker.end_s, NOT_UNDERSTOOD, language, (marker,)))
+    return sorted([*segments, *added], key=lambda seg: seg.start_s) if added else list(segments)

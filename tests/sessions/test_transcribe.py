@@ -327,3 +327,51 @@ def test_a_long_take_is_transcribed_a_window_at_a_time_and_resumes_across_window
         return [(u.speaker, u.text, [w.start_s for w in u.words]) for u in t.utterances]
 
     assert shape(transcripts.load(ws_b, sid_b)) == shape(transcripts.load(ws_a, sid_a))
+
+
+def test_a_turn_the_recogniser_drops_becomes_a_not_understood_line_never_nothing(
+    tmp_path: Path, model_store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whisper sometimes returns no word at all for a whole turn (measured here with Pidgin
+    after French). Simulated by dropping the words of one sentence from its answer: the turn
+    is kept as a line marked [not understood], with its times and its speaker, and a
+    synthetic voice refuses to read it until a person has written what she said."""
+    ws, session_id, timeline = _session(tmp_path / "drop", ENGLISH[:4], VOICES, language="en", gap_s=1.2)
+    speaker, start, end, _text = timeline[1]  # Blessing's sentence
+    real = whisper.Recogniser.transcribe_batch
+
+    def losing_a_turn(self, audio, chunks, language, offset_s=0.0):  # type: ignore[no-untyped-def]
+        results = real(self, audio, chunks, language, offset_s)
+        return [
+            [
+                whisper.SegmentResult(s.start_s, s.end_s, s.text, s.language, kept)
+                for s in segments
+                if (
+                    kept := tuple(
+                        w for w in s.words if not start - 0.2 <= (w.start_s + w.end_s) / 2 <= end + 0.2
+                    )
+                )
+            ]
+            for segments in results
+        ]
+
+    monkeypatch.setattr(whisper.Recogniser, "transcribe_batch", losing_a_turn)
+    transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en",)))
+    lines = transcripts.load(ws, session_id).utterances
+    marked = [u for u in lines if u.text == whisper.NOT_UNDERSTOOD]
+    assert len(marked) == 1, [u.text for u in lines]
+    assert marked[0].speaker == speaker
+    assert abs(marked[0].start_s - start) <= 0.5 and abs(marked[0].end_s - end) <= 0.5
+    assert len(lines) == 4  # the other three sentences are there, with their words
+
+    from consent import protection
+    from podcast.errors import InvalidInputError
+    from publish import anonymise
+    from publish.voices import VoiceStore
+    from sessions import extracts
+
+    transcripts.mark_reviewed(ws, session_id)
+    protection.set_mode(ws, speaker, "revoice")
+    extract = extracts.add(ws, session_id, segments=(lines[0].key, lines[2].key))
+    with pytest.raises(InvalidInputError, match="not understood"):
+        anonymise.render(ws, extract, voices=VoiceStore(tmp_path / "data"), models=None)
