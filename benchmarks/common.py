@@ -69,6 +69,7 @@ class Run:
     cpu_s: float
     peak_rss_mib: float
     returncode: int
+    stderr: str = ""
 
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
@@ -92,6 +93,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> Run:
         time.sleep(0.05)
     wall = time.perf_counter() - start
     _, stderr = process.communicate()
+    text = stderr.decode(errors="replace")
     if process.returncode != 0:
-        print(stderr.decode(errors="replace")[-2000:])
-    return Run(wall, cpu, peak / 2**20, process.returncode)
+        print(text[-2000:])
+    return Run(wall, cpu, peak / 2**20, process.returncode, text)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from consent import participants, review  # noqa: E402
 from podcast import speech  # noqa: E402
 from podcast.settings import ShowSettings  # noqa: E402
 from podcast.workspace import Workspace  # noqa: E402
-from sessions import sessions  # noqa: E402
+from sessions import extracts, sessions  # noqa: E402
 
 RATE_HZ = 48_000
 BLEED = 10 ** (-20 / 20)
@@ -177,7 +178,7 @@ def chain(source: Path, folder: Path) -> tuple[float, list[Step]]:
         participants.add(ws, name)
     session = sessions.create(ws, "Workshop", list(NAMES), facilitator="Grace", language="en")
     ws.close()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ORT_DISABLE_TELEMETRY": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ORT_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
     podcast = shutil.which("podcast") or str(Path(sys.executable).with_name("podcast"))
     base = [podcast, "-q", "-w", str(folder / "ws")]
     sid = str(session.id)
@@ -217,11 +218,30 @@ def chain(source: Path, folder: Path) -> tuple[float, list[Step]]:
     for index, name in enumerate(NAMES):
         quiet("participant", "protect", name, "revoice" if index % 2 == 0 else "disguise")
     quiet("redact", "add", "hospital", "--session", sid)
-    step("anonymise", "anonymise", "session", sid)
+    # The redaction check may refuse an extract (a sensitive word still understood after its
+    # bleep: it depends on her random disguise draw): the facilitator drops it, as the hint
+    # says, and renders the rest; the time of both runs is counted.
+    dropped: list[str] = []
+    runs: list[Run] = []
+    for _attempt in range(len(lengths)):
+        runs.append(measure([*base, "anonymise", "session", sid], env=env))
+        refused = re.search(r"Extract (\d+): \d+ sensitive word", runs[-1].stderr)
+        if runs[-1].returncode == 0 or refused is None:
+            break
+        dropped.append(refused.group(1))
+        quiet("extract", "remove", refused.group(1))
+    if runs[-1].returncode != 0:
+        raise SystemExit(f"anonymise failed (exit {runs[-1].returncode})")
+    if dropped:
+        print(f"extracts refused by the redaction check and dropped: {', '.join(dropped)}")
+    together = Run(
+        sum(r.wall_s for r in runs), sum(r.cpu_s for r in runs), max(r.peak_rss_mib for r in runs), 0
+    )
+    steps.append(Step("anonymise", together))
     # The group listens to the protected extracts and everyone agrees.
     ws = Workspace.open(folder / "ws")
     review.run(ws, session.id, Yes(), witness=participants.get(ws, "Grace"))  # type: ignore[arg-type]
-    extract_ids = [str(r[0]) for r in ws.conn.execute("SELECT id FROM extracts ORDER BY id")]
+    extract_ids = [str(e.id) for e in extracts.list_all(ws, session.id)]
     ws.close()
     quiet("episode", "new", "The whole workshop", *[a for e in extract_ids for a in ("-e", e)])
     step("build", "episode", "build", "1")

@@ -14,6 +14,10 @@ from sessions.extracts import normalise
 
 REDACTED = "[…]"
 MARGIN_S = 0.06
+# A sensitive word's own times may be short (the recogniser's alignment cuts long words: a
+# 0.24-s "hospital" was heard again after its bleep, in a 90-minute benchmark session): the
+# bleep also covers the pause before and after it, up to this much, never the next word.
+GAP_FILL_S = 0.25
 BLEEP_HZ = 1000.0
 BLEEP_DBFS = -20.0
 
@@ -39,7 +43,11 @@ def find(words: Sequence[tuple[float, float, str]], phrases: Sequence[str]) -> l
         for i in range(len(tokens) - len(target) + 1):
             if [t for t, _ in tokens[i : i + len(target)]] == target:
                 first, last = tokens[i][1], tokens[i + len(target) - 1][1]
-                spans.append(Span(first, last, words[first][0], words[last][1]))
+                before = words[first - 1][1] if first > 0 else float("-inf")
+                after = words[last + 1][0] if last + 1 < len(words) else float("inf")
+                start = min(words[first][0], max(before, words[first][0] - GAP_FILL_S))
+                end = max(words[last][1], min(after, words[last][1] + GAP_FILL_S))
+                spans.append(Span(first, last, start, end))
     return sorted(set(spans), key=lambda s: s.first)
 
 

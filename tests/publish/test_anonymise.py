@@ -251,3 +251,16 @@ def test_disguise_works_only_where_she_speaks() -> None:
         assert np.abs(own[a:b]).max() > 0.05
         assert not np.allclose(own[a:b], source[a:b], atol=0.01)  # changed, not copied
     assert not anonymise._disguise_spans(source, [], params).any()
+
+
+def test_a_bleep_covers_the_pauses_around_a_word_whose_times_are_short() -> None:
+    """The recogniser's word times can be too short for a long word: the bleep also covers the
+    pause before and after it (up to 0.25 s), never the neighbouring words."""
+    words = [(0.0, 0.4, "the"), (1.0, 1.24, "hospital"), (1.9, 2.2, "was"), (2.3, 2.5, "far")]
+    (span,) = redaction.find(words, ["hospital"])
+    assert (span.start_s, span.end_s) == (0.75, 1.49)  # 0.25 s into each pause
+    close = [(0.0, 0.9, "the"), (1.0, 1.24, "hospital"), (1.3, 1.6, "was")]
+    (span,) = redaction.find(close, ["hospital"])
+    assert (span.start_s, span.end_s) == (0.9, 1.3)  # up to the neighbours, not into them
+    (alone,) = redaction.find([(5.0, 5.3, "Paris")], ["paris"])
+    assert (alone.start_s, alone.end_s) == (4.75, 5.55)
