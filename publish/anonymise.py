@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from podcast.models import ModelStore
 from podcast.workspace import Workspace
 from publish import redaction, revoice
 from publish.disguise import disguise
-from publish.voices import Voice, VoiceStore
+from publish.voices import LANGUAGE_NAMES, VoiceStore
 from sessions import extracts, sessions, transcripts, whisper
 from sessions.extracts import Extract
 
@@ -110,14 +111,6 @@ def _source(ws: Workspace, extract: Extract, speaker_id: str) -> np.ndarray:
     return mono
 
 
-LANGUAGE_NAMES = {"en": "English", "fr": "French", "pcm": "Nigerian Pidgin"}
-
-
-def speaks(voice: Voice) -> str:
-    """The language a synthetic voice speaks, as a transcript tags lines (en_US -> en)."""
-    return voice.language.replace("-", "_").split("_")[0].lower()
-
-
 def _check_voice_languages(ws: Workspace, extract: Extract, voices: VoiceStore) -> None:
     """Refuse to revoice a line in a language its synthetic voice does not speak (a French line
     read by an English voice is gibberish that its correct French transcript would hide)."""
@@ -130,13 +123,14 @@ def _check_voice_languages(ws: Workspace, extract: Extract, voices: VoiceStore) 
             continue
         voice = voices.get(choice.voice_for(utterance.language))
         needed = protection.READ_AS.get(utterance.language, utterance.language)
-        if needed != speaks(voice):
+        if needed != voice.speaks:
             said = LANGUAGE_NAMES.get(utterance.language, utterance.language)
             raise InvalidInputError(
                 f"Extract {extract.id}: a line of {utterance.speaker} is in {said}, and her synthetic "
-                f"voice {voice.name!r} only speaks {LANGUAGE_NAMES.get(speaks(voice), speaks(voice))}.",
-                hint=f"Add a voice that speaks {said} (podcast voices add FILE.onnx) and give it to her "
-                f"(podcast participant protect {utterance.speaker} revoice --voice {needed}=NAME), or "
+                f"voice {voice.name!r} only speaks {LANGUAGE_NAMES.get(voice.speaks, voice.speaks)}.",
+                hint=f"Add a voice that speaks {said} (podcast voices add --mbrola fr1, or a Piper "
+                f"FILE.onnx), give it to her (podcast participant protect {utterance.speaker} revoice "
+                f"--voice {needed}=NAME), or "
                 f"correct the line's language (podcast room {extract.session_id} --transcript).",
             )
 
@@ -354,8 +348,6 @@ def _check_no_leak(
     # One 30-s window per decoding call, two at once (one per core, as transcription does):
     # memory stays flat however long the extract (all its windows in one call took 1 GB more
     # for a 5-minute extract).
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=LEAK_CHECK_WORKERS) as pool:
         decoded = pool.map(lambda chunk: recogniser.transcribe_batch(mono16, [chunk], None), chunks)
         pieces = [

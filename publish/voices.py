@@ -21,6 +21,8 @@ class VoiceError(PodcastError):
     """A synthetic voice is missing, damaged or not a Piper voice."""
 
 
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "pcm": "Nigerian Pidgin", "de": "German"}
+
 # The MBROLA voices scripts/mbrola-voices unpacks, and the language each speaks.
 MBROLA_LANGUAGES = {
     "en1": "en_GB",
@@ -42,6 +44,11 @@ class Voice:
     language: str
     bundled: bool
     kind: str = "piper"  # or "mbrola"
+
+    @property
+    def speaks(self) -> str:
+        """The language it speaks, as a transcript tags lines (en_US -> en)."""
+        return self.language.replace("-", "_").split("_")[0].lower()
 
     @property
     def espeak_voice(self) -> str:

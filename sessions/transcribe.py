@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -152,22 +151,28 @@ def transcribe_session(
                 # Each channel's energy (who speaks when), measured while the first window decodes.
                 measuring = pool.submit(channels.energy_map, path) if take.channels > 1 else None
                 energies: channels.EnergyMap | None = None
-                windows = _windows(ws, take, path, chunks, first, planned_until, window_start)
-                for audio, offset_s, pending in windows:
+                # One window at a time, so memory holds one window whatever the take's length:
+                # first the chunks planned but not decoded yet (a resumed run: read as when they
+                # were planned, so the result is the same), then each window still to plan.
+                while first < len(chunks) or planned_until < take.duration_s - 0.01:
+                    offset_s = window_start if first < len(chunks) else planned_until
+                    whole = planned_until == float("inf")  # planned before windows: the whole take
+                    audio = whisper.load_audio(path, offset_s, None if whole else WINDOW_S + WINDOW_MARGIN_S)
                     if measuring is not None and energies is None:
                         energies = measuring.result()
                         with contextlib.suppress(OSError):  # the workbench's level strip (a cache)
                             levels.save(ws, take, levels.from_energy(energies))
-                    if pending is None:  # a new window: plan it
-                        new, planned_until = _plan_window(
+                    if first < len(chunks):
+                        pending = chunks[first:]
+                    else:  # a new window: plan it
+                        pending, planned_until = _plan_window(
                             audio, offset_s, take.duration_s, energies.loudest if energies else None
                         )
-                        chunks = [*chunks, *new]
+                        chunks, window_start = [*chunks, *pending], offset_s
                         ws.conn.execute(
                             "UPDATE transcripts SET chunks_json = ?, updated_at = ? WHERE take_id = ?",
-                            (_plan_json(chunks, planned_until, offset_s), now_iso(), take.id),
+                            (_plan_json(chunks, planned_until, window_start), now_iso(), take.id),
                         )
-                        pending = new
                     batches_of_take = [
                         (index, chunks[index : index + options.chunks_per_call])
                         for index in range(first, first + len(pending), options.chunks_per_call)
@@ -263,39 +268,6 @@ def _decode_in_order(
             yield index, batch, results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-Window = tuple[np.ndarray, float, list[whisper.Chunk] | None]
-
-
-def _windows(
-    ws: Workspace,
-    take: Take,
-    path: Path,
-    chunks: list[whisper.Chunk],
-    first: int,
-    planned_until: float,
-    window_start: float,
-) -> Generator[Window, None, None]:
-    """The take a window at a time, as 16 kHz mono from its start time: first the audio of the
-    chunks planned but not decoded yet (a resumed run: read as when they were planned, so the
-    result is the same), then each window still to plan (its chunks None). The caller plans and
-    decodes each before asking for the next, so memory holds one window, whatever the length."""
-    if first < len(chunks):
-        whole = planned_until == float("inf")  # a plan made before windows: the whole take
-        length = None if whole else WINDOW_S + WINDOW_MARGIN_S
-        yield whisper.load_audio(path, window_start, length), window_start, chunks[first:]
-    until = planned_until
-    while until < take.duration_s - 0.01:
-        length = WINDOW_S + WINDOW_MARGIN_S
-        audio = whisper.load_audio(path, until, length)
-        yield audio, until, None
-        # The caller planned it: its new end is saved in the plan.
-        row = ws.conn.execute("SELECT chunks_json FROM transcripts WHERE take_id = ?", (take.id,)).fetchone()
-        _, after, _ = _saved_plan(row) or ([], take.duration_s, 0.0)
-        if after <= until:  # no progress (a take shorter than the database says): stop here
-            break
-        until = after
 
 
 def _plan_window(

@@ -476,10 +476,12 @@ def with_nothing_missing(
 ) -> list[SegmentResult]:
     """The chunk's segments, plus a NOT_UNDERSTOOD line for every stretch of speech (VAD
     piece) of at least MISSING_TURN_S that no word falls in: a turn never vanishes."""
+    if not chunk.pieces:  # a fixed window: no stretch of speech was found in it
+        return list(segments)
     words = [w for seg in segments for w in seg.words]
     added = []
-    for start, end in chunk.spans:
-        if end - start < MISSING_TURN_S or not chunk.pieces:
+    for start, end in chunk.pieces:
+        if end - start < MISSING_TURN_S:
             continue
         if not any(start - 0.3 <= (w.start_s + w.end_s) / 2 <= end + 0.3 for w in words):
             marker = WordResult(round(start, 3), round(end, 3), NOT_UNDERSTOOD, 0.0)

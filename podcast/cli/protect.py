@@ -12,8 +12,9 @@ from rich.table import Table
 from consent import participants, protection
 from podcast import audio, sound
 from podcast.cli.common import PodcastGroup, SessionArg, console, err_console, escape, progress_bar, state
+from podcast.errors import InvalidInputError, ToolMissingError
 from podcast.models import default_data_dir
-from publish.voices import VoiceStore
+from publish.voices import LANGUAGE_NAMES, VoiceStore
 from sessions import extracts, sessions
 
 if TYPE_CHECKING:
@@ -57,16 +58,13 @@ def protect(
 
 def _chosen_voices(items: list[str]) -> dict[str, str]:
     """--voice values as {language: name}, each voice checked to exist and speak its language."""
-    from podcast.errors import InvalidInputError
-    from publish.anonymise import LANGUAGE_NAMES, speaks
-
     chosen = protection.parse_voices(",".join(items))
     store = _voices()
     for language, voice_name in chosen.items():
         found = store.get(voice_name)
-        if language and speaks(found) != protection.READ_AS.get(language, language):
+        if language and found.speaks != protection.READ_AS.get(language, language):
             raise InvalidInputError(
-                f"The voice {voice_name!r} speaks {LANGUAGE_NAMES.get(speaks(found), speaks(found))}, "
+                f"The voice {voice_name!r} speaks {LANGUAGE_NAMES.get(found.speaks, found.speaks)}, "
                 f"not {LANGUAGE_NAMES.get(language, language)}.",
                 hint="See the languages in 'podcast voices list'.",
             )
@@ -111,8 +109,6 @@ def voices_add(
 ) -> None:
     """Register a synthetic voice: a Piper voice copied onto this machine (e.g. fr_FR-siwis-medium
     .onnx with its .json), or an MBROLA voice (--mbrola fr1) for French and other languages."""
-    from podcast.errors import InvalidInputError
-
     if mbrola is None:
         if model is None:
             raise InvalidInputError(
@@ -130,8 +126,6 @@ def _fetch_mbrola() -> Path:
     """Unpack the MBROLA voices into the data folder with scripts/mbrola-voices (apt-get
     download from this machine's own mirror; nothing is installed on the system)."""
     import subprocess
-
-    from podcast.errors import ToolMissingError
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "mbrola-voices"
     if not script.is_file():
@@ -152,8 +146,6 @@ def _fetch_mbrola() -> Path:
 
 def _accept_mbrola_licence(folder: Path, voice: str, accepted: bool) -> None:
     """Show the voice's licence (from its package) and have it accepted."""
-    from podcast.errors import InvalidInputError
-
     licence = folder / "root" / "usr" / "share" / "doc" / f"mbrola-{voice}" / "copyright"
     text = licence.read_text(encoding="utf-8", errors="replace") if licence.is_file() else ""
     err_console().print(escape(text[:3000] or f"(no licence file found for mbrola-{voice})"))
