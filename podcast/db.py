@@ -215,6 +215,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (take_id, start_frame, stop_frame)
     );
     """,
+    # 10: how sure language detection was of each line's language (NULL: given or set by a
+    # person); lines below whisper.LANGUAGE_SURE are shown for checking.
+    """
+    ALTER TABLE segments ADD COLUMN language_p REAL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -231,7 +231,9 @@ def run_demo(
         ws,
         session.id,
         store,
-        TranscribeOptions(spoken_languages=ws.settings().spoken_languages),
+        TranscribeOptions(
+            spoken_languages=ws.settings().spoken_languages, pidgin_words=ws.settings().pidgin_words
+        ),
         on_progress=on_progress,
     )
     step("Defining two extracts; protecting voices (revoice, and disguise for Chidinma)")

@@ -79,6 +79,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_conflict": "Someone else changed this line first; it now reads:",
         "wb_speaker": "Speaker",
         "wb_language": "Language",
+        "wb_language_uncertain": "The computer was unsure of the language: listen, then choose it",
         "wb_unknown": "unknown",
         "wb_edit": "Correct the text",
         "wb_levels": "Microphone levels",
@@ -86,6 +87,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_review_room": "Review room (the group's screen)",
         "wb_facilitator": "facilitator",
         "wb_doubt": "dotted underline: a word the computer was unsure of",
+        "wb_language_doubt": "a dashed language (en ?): the computer was unsure which language it is",
         "more_disguise": (
             "In our tests on recorded voices, a voice-recognition program mistook a disguised voice "
             "for someone else's 35-38 % of the time when it only had the undisguised voice, but "
@@ -172,6 +174,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_conflict": "Quelqu'un d'autre a modifié cette ligne avant vous ; elle dit maintenant :",
         "wb_speaker": "Qui parle",
         "wb_language": "Langue",
+        "wb_language_uncertain": "L'ordinateur n'était pas sûr de la langue : écoutez, puis choisissez-la",
         "wb_unknown": "inconnue",
         "wb_edit": "Corriger le texte",
         "wb_levels": "Niveau des micros",
@@ -179,6 +182,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_review_room": "Salle d'écoute (l'écran du groupe)",
         "wb_facilitator": "animatrice",
         "wb_doubt": "souligné en pointillés : un mot dont l'ordinateur n'était pas sûr",
+        "wb_language_doubt": "une langue en pointillés (en ?) : l'ordinateur n'était pas sûr de la langue",
         "more_disguise": (
             "Dans nos essais sur des voix enregistrées, un programme de reconnaissance vocale s'est "
             "trompé 35 à 38 % du temps quand il n'avait que la voix non transformée, mais seulement "

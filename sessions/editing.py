@@ -112,8 +112,16 @@ def _split_segment(ws: Workspace, segment_id: int, word_id: int) -> int:
     at = next(i for i, w in enumerate(words) if w["id"] == word_id)
     moved, kept = words[at:], words[:at]
     cursor = ws.conn.execute(
-        "INSERT INTO segments (take_id, chunk, start_s, end_s, language) VALUES (?, ?, ?, ?, ?)",
-        (segment["take_id"], segment["chunk"], moved[0]["start_s"], segment["end_s"], segment["language"]),
+        "INSERT INTO segments (take_id, chunk, start_s, end_s, language, language_p) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            segment["take_id"],
+            segment["chunk"],
+            moved[0]["start_s"],
+            segment["end_s"],
+            segment["language"],
+            segment["language_p"],
+        ),
     )
     new_id = int(cursor.lastrowid or 0)
     ws.conn.executemany(
@@ -245,7 +253,10 @@ def set_language(
             ids = _segment_word_ids(ws, segment_id)
             if ids[-1] != line.words[-1].id:
                 touched.add(_split_segment(ws, segment_id, ids[ids.index(line.words[-1].id) + 1]))
-            ws.conn.execute("UPDATE segments SET language = ? WHERE id = ?", (code, segment_id))
+            # A person said which language it is: it is no longer uncertain.
+            ws.conn.execute(
+                "UPDATE segments SET language = ?, language_p = NULL WHERE id = ?", (code, segment_id)
+            )
 
 
 @dataclass(frozen=True)

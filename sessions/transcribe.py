@@ -57,6 +57,15 @@ class TranscribeOptions:
     cpu_threads: int = 0  # per worker; 0: the cores shared between the workers
     workers: int = field(default_factory=default_workers)  # decodings at once
     spoken_languages: tuple[str, ...] = ()  # detection chooses among these ('auto' mode)
+    # Common Nigerian Pidgin words and spellings, given to the recogniser before English
+    # speech when Pidgin ("pcm") is among the spoken languages.
+    pidgin_words: tuple[str, ...] = ()
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        if "pcm" in self.spoken_languages and self.pidgin_words:
+            return {"en": " ".join(self.pidgin_words)}
+        return {}
 
     @property
     def chunks_per_call(self) -> int:
@@ -73,6 +82,7 @@ class TranscribeResult:
     low_confidence_words: int
     languages: dict[str, int] = field(default_factory=dict)
     audio_s: float = 0.0
+    uncertain_lines: int = 0  # segments whose language detection was unsure
 
 
 def _language_option(ws: Workspace, session_id: int, requested: str | None) -> str:
@@ -128,6 +138,7 @@ def transcribe_session(
                     cpu_threads=options.cpu_threads,
                     allowed_languages=options.spoken_languages,
                     workers=options.workers,
+                    prompts=options.prompts,
                 )
             path = sessions.raw_path(ws, take)
             plan = _saved_plan(row) if same else None
@@ -166,7 +177,12 @@ def transcribe_session(
                         pending = chunks[first:]
                     else:  # a new window: plan it
                         pending, planned_until = _plan_window(
-                            audio, offset_s, take.duration_s, energies.loudest if energies else None
+                            audio,
+                            offset_s,
+                            take.duration_s,
+                            energies,
+                            recogniser,
+                            None if language == "auto" else language,
                         )
                         chunks, window_start = [*chunks, *pending], offset_s
                         ws.conn.execute(
@@ -197,7 +213,9 @@ def transcribe_session(
                             _save_batch(ws, take, index, results, energies, owners, index + len(batch))
                             batches += 1
                             if on_progress:
-                                on_progress(min(total_s, done_s + batch[-1].end_s), total_s)
+                                # Chunks come in order of their start (one speaker's
+                                # chunk may end after the next one starts).
+                                on_progress(min(total_s, done_s + batch[-1].start_s), total_s)
                             if stop_after_batches is not None and batches >= stop_after_batches:
                                 raise KeyboardInterrupt("stopped on request")
                     finally:
@@ -225,6 +243,11 @@ def transcribe_session(
             (session_id,),
         )
     }
+    uncertain = ws.conn.execute(
+        "SELECT count(*) FROM segments s JOIN takes t ON t.id = s.take_id "
+        "WHERE t.session_id = ? AND s.language_p < ?",
+        (session_id, whisper.LANGUAGE_SURE),
+    ).fetchone()[0]
     return TranscribeResult(
         session_id,
         transcribed,
@@ -234,6 +257,7 @@ def transcribe_session(
         int(stats[1] or 0),
         languages,
         total_s,
+        int(uncertain),
     )
 
 
@@ -274,22 +298,44 @@ def _plan_window(
     audio: np.ndarray,
     offset_s: float,
     duration_s: float,
-    turn_of: Callable[[float, float], int | None] | None,
+    energies: channels.EnergyMap | None,
+    recogniser: whisper.Recogniser,
+    language: str | None,
 ) -> tuple[list[whisper.Chunk], float]:
     """Plan the chunks of one window: the speech that starts within WINDOW_S of its start
     (read WINDOW_MARGIN_S further, so a stretch crossing the window's end stays whole). The
     next window starts where that speech ends, in a pause: no word is cut between windows.
-    Returns the chunks and where the next window starts (the take's end after the last)."""
+    Returns the chunks and where the next window starts (the take's end after the last).
+
+    With the microphones' energies (several channels), each stretch of speech is cut where
+    the speaker changes; when the language is detected (*language* None), each speaker's
+    language is detected first and a chunk holds only speakers of one language (a speaker
+    whose language is uncertain has chunks of her own)."""
     spans = whisper.speech_spans(audio, offset_s)
     read_until = offset_s + len(audio) / whisper.SAMPLE_RATE_HZ
-    if (
+    last = (
         read_until >= duration_s - 0.05
         or len(audio) < (WINDOW_S + WINDOW_MARGIN_S - 1) * whisper.SAMPLE_RATE_HZ
+    )
+    kept = spans if last else [span for span in spans if span[0] < offset_s + WINDOW_S]
+    until = duration_s if last else max(kept[-1][1] if kept else offset_s + WINDOW_S, offset_s + 1.0)
+    if energies is None or energies.channels < 2:
+        return whisper.chunks_of(kept), until
+    pieces = [piece for a, b in kept for piece in energies.turns(a, b)]
+    if language is not None:
+        return whisper.chunks_by_group(pieces, lambda _speaker: language), until
+    speaker_at = {start: speaker for start, _end, speaker in pieces}
+    first: dict[int | None, whisper.Chunk] = {}  # each speaker's first 30 s of speech
+    for chunk in whisper.chunks_by_group(pieces):
+        first.setdefault(speaker_at[chunk.pieces[0][0]], chunk)
+    languages: dict[int | None, object] = {}
+    for speaker, ranking in zip(
+        first, recogniser.languages_of(audio, list(first.values()), offset_s), strict=True
     ):
-        return whisper.chunks_of(spans, turn_of), duration_s  # the last window
-    kept = [span for span in spans if span[0] < offset_s + WINDOW_S]
-    until = kept[-1][1] if kept else offset_s + WINDOW_S
-    return whisper.chunks_of(kept, turn_of), max(until, offset_s + 1.0)
+        code, probability = ranking[0]
+        languages[speaker] = code if probability >= whisper.LANGUAGE_SURE else ("speaker", speaker)
+    log.info("languages of the speakers from %.0f s: %s", offset_s, languages)
+    return whisper.chunks_by_group(pieces, languages.__getitem__), until
 
 
 def _plan_json(chunks: list[whisper.Chunk], planned_until: float, window_start: float) -> str:
@@ -333,13 +379,15 @@ def _save_batch(
         for offset, segments in enumerate(results):
             for segment in segments:
                 cursor = ws.conn.execute(
-                    "INSERT INTO segments (take_id, chunk, start_s, end_s, language) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO segments (take_id, chunk, start_s, end_s, language, language_p) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         take.id,
                         first_chunk + offset,
                         segment.start_s,
                         segment.end_s,
                         segment.language,
+                        None if segment.language_p >= 1.0 else round(segment.language_p, 3),
                     ),
                 )
                 rows = []

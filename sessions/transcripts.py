@@ -54,6 +54,15 @@ class Utterance:
     words: tuple[Word, ...]
     offset_s: float  # where the take starts in session time
     segment_id: int = 0
+    # How sure language detection was of *language* (None: given, or set by a person).
+    language_p: float | None = None
+
+    @property
+    def language_uncertain(self) -> bool:
+        """Its language was uncertain: a person should listen and say which it is."""
+        from sessions.whisper import LANGUAGE_SURE
+
+        return self.language_p is not None and self.language_p < LANGUAGE_SURE
 
     @property
     def reviewed(self) -> bool:
@@ -112,7 +121,8 @@ def load(ws: Workspace, session_id: int) -> Transcript:
         # One query per take: every word with its segment, in segment then word order.
         rows = ws.conn.execute(
             "SELECT w.id, w.start_s, w.end_s, w.text, w.probability, w.reviewed_at, w.participant_id, "
-            "s.id AS segment_id, s.language FROM segments s JOIN words w ON w.segment_id = s.id "
+            "s.id AS segment_id, s.language, s.language_p "
+            "FROM segments s JOIN words w ON w.segment_id = s.id "
             "WHERE s.take_id = ? ORDER BY s.start_s, s.id, w.position",
             (take.id,),
         ).fetchall()
@@ -173,6 +183,7 @@ def _utterance(
         tuple(words),
         offset,
         segment["segment_id"],
+        segment["language_p"],
     )
 
 

@@ -14,6 +14,7 @@ import ctypes
 import logging
 import os
 import queue
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +34,12 @@ MAX_CHUNK_S = 30.0
 DOUBTFUL_TURN = 0.6
 # ... and a turn of speech at least this long that came out with no word at all.
 MISSING_TURN_S = 1.0
+# A language detected with a lower probability (among the show's spoken languages) is
+# uncertain: the speech is decoded in each candidate language, the more confident reading is
+# kept and the line is flagged for a person to check. Measured by `make bench-languages`.
+LANGUAGE_SURE = 0.9
+# Candidates: the other languages at least this probable (at most two of them).
+LANGUAGE_CANDIDATE = 0.05
 # What a stretch of speech that came out as no word at all becomes: a line with its times,
 # for a person to listen to, never nothing.
 NOT_UNDERSTOOD = "[not understood]"
@@ -57,6 +64,8 @@ class SegmentResult:
     text: str
     language: str
     words: tuple[WordResult, ...]
+    # How sure language detection was of *language* (1.0: it was given, not detected).
+    language_p: float = 1.0
 
 
 Span = tuple[float, float]
@@ -66,12 +75,14 @@ Span = tuple[float, float]
 class Chunk:
     """Audio decoded at once: the stretches of speech (*pieces*, take times) joined without
     the pauses between them, at most 30 s in all; no pieces means the whole span from
-    *start_s* to *end_s*. *turns* lists its speaker turns, if there are several."""
+    *start_s* to *end_s*. *turns* lists its speaker turns, if there are several. *language*:
+    the language its speakers were found to speak when it was planned (None: not known)."""
 
     start_s: float
     end_s: float
     turns: tuple[Span, ...] = ()
     pieces: tuple[Span, ...] = ()
+    language: str | None = None
 
     @property
     def spans(self) -> tuple[Span, ...]:
@@ -80,22 +91,29 @@ class Chunk:
     def within(self, start_s: float, end_s: float) -> Chunk:
         """The part of this chunk whose pieces lie in a time range (a speaker turn)."""
         kept = tuple((a, b) for a, b in self.spans if start_s <= (a + b) / 2 <= end_s)
-        return Chunk(kept[0][0], kept[-1][1], (), kept) if kept else Chunk(start_s, end_s)
+        if not kept:
+            return Chunk(start_s, end_s, language=self.language)
+        return Chunk(kept[0][0], kept[-1][1], (), kept, self.language)
 
     def as_json(self) -> list[object]:
-        return [self.start_s, self.end_s, [list(t) for t in self.turns], [list(p) for p in self.pieces]]
+        turns, pieces = [list(t) for t in self.turns], [list(p) for p in self.pieces]
+        return [self.start_s, self.end_s, turns, pieces, *([self.language] if self.language else [])]
 
     @classmethod
     def from_json(cls, item: Any) -> Chunk:
         """Read back as_json(); raises ValueError on any other shape (a plan from an older version)."""
-        if not isinstance(item, list) or len(item) != 4:
+        if not isinstance(item, list) or len(item) not in (4, 5):
             raise ValueError("not a chunk")
-        start, end, turns, pieces = item
+        start, end, turns, pieces = item[:4]
+        language = item[4] if len(item) == 5 else None
+        if language is not None and not isinstance(language, str):
+            raise ValueError("not a language")
         return cls(
             float(start),
             float(end),
             tuple((float(a), float(b)) for a, b in turns),
             tuple((float(a), float(b)) for a, b in pieces),
+            language,
         )
 
 
@@ -176,6 +194,55 @@ def chunks_of(
     return [replace(chunk, turns=_turns(chunk.pieces, turn_of)) for chunk in chunks]
 
 
+SpeakerPiece = tuple[float, float, "int | None"]  # a stretch of one speaker's speech: start, end, who
+
+
+def chunks_by_group(
+    pieces: Sequence[SpeakerPiece], group_of: Callable[[int | None], object] = lambda speaker: speaker
+) -> list[Chunk]:
+    """Pack stretches of speech into chunks that never mix two groups of speakers (by
+    default each speaker is her own group; transcription groups the speakers of one
+    language, and a group that is a language code gives its chunks that language): each
+    group's stretches in time order, the others' left out. Each chunk lists
+    its speaker turns (a turn: one speaker's consecutive stretches, nobody else speaking
+    between them), so a turn in another language than the rest of the chunk can be decoded
+    on its own. Chunks come in order of their start."""
+    turn_of: list[int] = []
+    for index, (_start, _end, speaker) in enumerate(pieces):
+        same = index > 0 and pieces[index - 1][2] == speaker
+        turn_of.append(turn_of[-1] if same else (turn_of[-1] + 1 if turn_of else 0))
+    groups_of: dict[object, list[int]] = {}
+    for index, (_start, _end, speaker) in enumerate(pieces):
+        groups_of.setdefault(group_of(speaker), []).append(index)
+    chunks: list[Chunk] = []
+    for key, indices in groups_of.items():
+        groups: list[list[int]] = []
+        length = 0.0
+        for i in indices:
+            size = pieces[i][1] - pieces[i][0]
+            if groups and length + size <= MAX_CHUNK_S:
+                groups[-1].append(i)
+                length += size
+            else:
+                groups.append([i])
+                length = size
+        for group in groups:
+            turns: dict[int, list[float]] = {}
+            for i in group:
+                turns.setdefault(turn_of[i], [pieces[i][0], pieces[i][1]])[1] = pieces[i][1]
+            spans = tuple((a, b) for a, b in turns.values())
+            chunks.append(
+                Chunk(
+                    pieces[group[0]][0],
+                    pieces[group[-1]][1],
+                    spans if len(spans) > 1 else (),
+                    tuple((pieces[i][0], pieces[i][1]) for i in group),
+                    key if isinstance(key, str) else None,
+                )
+            )
+    return sorted(chunks, key=lambda c: (c.start_s, c.end_s))
+
+
 def pack(spans: Sequence[Span]) -> list[Chunk]:
     """Pack consecutive stretches of audio, in order, into chunks of at most 30 s in all."""
     groups: list[list[Span]] = []
@@ -210,14 +277,18 @@ def release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+Ranking = list[tuple[str, float]]  # languages and their probabilities, most probable first
+
+
 class _LanguageFilter:
     """Wraps the CTranslate2 model so that language detection picks among allowed languages
-    and remembers the language chosen for each chunk; everything else passes through."""
+    and remembers, for each chunk, the allowed languages with their probabilities (scaled to
+    add up to one among them); everything else passes through."""
 
     def __init__(self, inner: Any, allowed: frozenset[str]) -> None:
         self._inner = inner
         self.allowed = allowed
-        self.detected: list[str] = []
+        self.detected: list[Ranking] = []
 
     def detect_language(self, features: Any) -> list[list[tuple[str, float]]]:
         results = self._inner.detect_language(features)
@@ -225,7 +296,8 @@ class _LanguageFilter:
         for ranking in results:
             kept = [(token, p) for token, p in ranking if token.strip("<|>") in self.allowed]
             chosen.append(kept or ranking)
-        self.detected.extend(item[0][0].strip("<|>") for item in chosen)
+            total = sum(p for _, p in (kept or ranking)) or 1.0
+            self.detected.append([(token.strip("<|>"), p / total) for token, p in (kept or ranking)])
         return chosen
 
     def __getattr__(self, name: str) -> Any:
@@ -257,9 +329,12 @@ class Recogniser:
         beam_size: int = 5,
         allowed_languages: Sequence[str] = (),
         workers: int = 1,
+        prompts: dict[str, str] | None = None,
     ) -> None:
         """*workers* decodings can run at once, from as many threads, each with *cpu_threads*
-        threads (0: the cores shared between the workers)."""
+        threads (0: the cores shared between the workers). *prompts*: text given to the
+        decoder before the speech of chunks planned in a language (e.g. Pidgin words for
+        English chunks)."""
         from faster_whisper import BatchedInferencePipeline, WhisperModel
 
         if cpu_threads == 0 and workers > 1:
@@ -282,16 +357,66 @@ class Recogniser:
             ) from None
         self.model = model
         self.beam_size = beam_size
+        self.allowed = frozenset(allowed_languages or ())
+        self.prompts = dict(prompts or {})
+        self.workers = max(1, workers)
         # One pipeline per worker: each remembers the languages its last call detected.
         self._idle: queue.SimpleQueue[tuple[_LanguageFilter, Any]] = queue.SimpleQueue()
         for _ in range(workers):
             language_filter = _LanguageFilter(model.model, frozenset(allowed_languages or ()))
             self._idle.put((language_filter, BatchedInferencePipeline(_ModelView(model, language_filter))))
 
+    def languages_of(
+        self, audio: np.ndarray, chunks: Sequence[Chunk], offset_s: float = 0.0
+    ) -> list[Ranking]:
+        """language_of() each chunk, as many at once as the recogniser has workers."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="language") as pool:
+            return list(pool.map(lambda chunk: self.language_of(audio, chunk, offset_s), chunks))
+
+    def language_of(self, audio: np.ndarray, chunk: Chunk, offset_s: float = 0.0) -> Ranking:
+        """The allowed languages by probability (scaled to add up to one among them) of the
+        first 30 s of a chunk's speech: one pass of the encoder, no decoding."""
+        packed, _clips, _maps = _pack(audio, [chunk], offset_s)
+        try:
+            _language, _p, ranking = self.model.detect_language(audio=packed[: SAMPLE_RATE_HZ * 30])
+        except Exception as exc:
+            raise TranscriptionError(
+                f"Language detection failed: {exc}.", hint="Run again with --debug."
+            ) from None
+        kept = [(code, p) for code, p in ranking if code in self.allowed] or list(ranking)
+        total = sum(p for _, p in kept) or 1.0
+        return [(code, p / total) for code, p in kept]
+
     def _decode(
         self, audio: np.ndarray, chunks: Sequence[Chunk], language: str | None, offset_s: float = 0.0
-    ) -> list[list[SegmentResult]]:
-        """One batched pass: each chunk decoded on its own, its language detected if None."""
+    ) -> tuple[list[list[SegmentResult]], list[Ranking]]:
+        """Each chunk decoded on its own, its language detected if None, in one batched pass
+        per prompt. Returns each chunk's segments and its language ranking ([(language, 1.0)]
+        if given)."""
+        prompt_of = [self.prompts.get(chunk.language or "") for chunk in chunks]
+        if len(set(prompt_of)) > 1:
+            results: list[list[SegmentResult]] = [[] for _ in chunks]
+            rankings: list[Ranking] = [[] for _ in chunks]
+            for prompt in set(prompt_of):
+                indices = [i for i, p in enumerate(prompt_of) if p == prompt]
+                part, part_rankings = self._decode_batch(
+                    audio, [chunks[i] for i in indices], language, offset_s, prompt
+                )
+                for i, segments, ranking in zip(indices, part, part_rankings, strict=True):
+                    results[i], rankings[i] = segments, ranking
+            return results, rankings
+        return self._decode_batch(audio, chunks, language, offset_s, prompt_of[0] if prompt_of else None)
+
+    def _decode_batch(
+        self,
+        audio: np.ndarray,
+        chunks: Sequence[Chunk],
+        language: str | None,
+        offset_s: float,
+        prompt: str | None,
+    ) -> tuple[list[list[SegmentResult]], list[Ranking]]:
         packed, clips, maps = _pack(audio, chunks, offset_s)
         language_filter, pipeline = self._idle.get()
         language_filter.detected = []
@@ -302,10 +427,12 @@ class Recogniser:
                 multilingual=language is None,
                 task="transcribe",
                 beam_size=self.beam_size,
-                batch_size=len(chunks),
+                # Parts decoded again come many at once: two at a time keeps memory flat.
+                batch_size=min(len(chunks), 2),
                 word_timestamps=True,
                 vad_filter=False,
                 clip_timestamps=clips,
+                initial_prompt=prompt,
                 # Word times come from the alignment; timestamp tokens would only slow decoding.
                 without_timestamps=True,
             )
@@ -316,15 +443,16 @@ class Recogniser:
             ) from None
         finally:
             self._idle.put((language_filter, pipeline))
-        languages = language_filter.detected or [language or "en"] * len(chunks)
+        rankings = list(language_filter.detected)
+        rankings += [[(language or "en", 1.0)]] * (len(chunks) - len(rankings))
         results: list[list[SegmentResult]] = [[] for _ in chunks]
         for segment in raw:
             middle = (float(segment.start) + float(segment.end)) / 2
             index = next((i for i, c in enumerate(clips) if middle <= c["end"]), len(clips) - 1)
             words = _whole_words(segment.words or [], maps[index])
-            language_code = languages[index] if index < len(languages) else "en"
-            results[index].extend(_segments_at_pauses(words, maps[index], language_code))
-        return results
+            code, probability = rankings[index][0]
+            results[index].extend(_segments_at_pauses(words, maps[index], code, probability))
+        return results, rankings
 
     def transcribe_batch(
         self, audio: np.ndarray, chunks: Sequence[Chunk], language: str | None, offset_s: float = 0.0
@@ -333,16 +461,28 @@ class Recogniser:
 
         *audio* starts at *offset_s* in the take (chunk times are take times).
 
-        *language* None means: detect it per chunk, then decode again on its own any speaker
-        turn whose words came out doubtful (she probably spoke another language than the rest
-        of the chunk), keeping whichever reading is more confident. The task is always
-        "transcribe" (Whisper otherwise translates when speakers switch language).
+        *language* None means: detect it per chunk (among the allowed languages), then:
+        - decode again on its own each turn of a chunk whose language was uncertain, and any
+          turn whose words came out doubtful or as nothing (she probably spoke another
+          language than the rest of the chunk), keeping whichever reading is more confident;
+        - decode what is still of uncertain language (a chunk of one turn, a turn decoded on
+          its own) in each candidate language as well, keep the most confident reading and
+          leave its language probability on its lines (below LANGUAGE_SURE: a person checks).
+        The task is always "transcribe": Whisper never translates.
         """
         if not chunks:
             return []
-        results = self._decode(audio, chunks, language, offset_s)
+        results, rankings = self._decode(audio, chunks, language, offset_s)
+        results = self._without_runaways(audio, chunks, results, language, offset_s)
         if language is not None:
             return results
+        # Parts still of uncertain language: (chunk index, the part, its ranking, its reading
+        # in the language detected first).
+        unsure: list[tuple[int, Chunk, Ranking, list[SegmentResult]]] = [
+            (index, chunk, rankings[index], results[index])
+            for index, chunk in enumerate(chunks)
+            if not chunk.turns and rankings[index][0][1] < LANGUAGE_SURE
+        ]
         doubtful: list[tuple[int, Chunk]] = []
         for index, chunk in enumerate(chunks):
             for start, end in chunk.turns:
@@ -350,17 +490,78 @@ class Recogniser:
                 # decoding a window after a change of language.
                 confidence = _mean_probability(results[index], start, end)
                 missing = confidence is None and end - start >= MISSING_TURN_S
-                if missing or (confidence is not None and confidence < DOUBTFUL_TURN):
+                mixed = rankings[index][0][1] < LANGUAGE_SURE
+                if mixed or missing or (confidence is not None and confidence < DOUBTFUL_TURN):
                     doubtful.append((index, chunk.within(start, end)))
         if doubtful:
-            retried = self._decode(audio, [turn for _, turn in doubtful], None, offset_s)
-            for (index, turn), segments in zip(doubtful, retried, strict=True):
+            retried, turn_rankings = self._decode(audio, [turn for _, turn in doubtful], None, offset_s)
+            for (index, turn), segments, ranking in zip(doubtful, retried, turn_rankings, strict=True):
                 before = _mean_probability(results[index], turn.start_s, turn.end_s) or 0.0
                 after = _mean_probability(segments, turn.start_s, turn.end_s)
                 if after is not None and after > before:
-                    kept = _without_range(results[index], turn.start_s, turn.end_s)
-                    results[index] = sorted([*kept, *segments], key=lambda seg: seg.start_s)
+                    results[index] = _replaced(results[index], turn, segments)
+                    if ranking[0][1] < LANGUAGE_SURE:
+                        unsure.append((index, turn, ranking, segments))
+                elif rankings[index][0][1] < LANGUAGE_SURE:
+                    mine = _in_range_only(results[index], turn.start_s, turn.end_s)
+                    unsure.append((index, turn, rankings[index], mine))
+        for index, unit, ranking, first in unsure:
+            results[index] = _replaced(
+                results[index], unit, self._most_confident(audio, unit, ranking, first, offset_s)
+            )
         return results
+
+    def _without_runaways(
+        self,
+        audio: np.ndarray,
+        chunks: Sequence[Chunk],
+        results: list[list[SegmentResult]],
+        language: str | None,
+        offset_s: float,
+    ) -> list[list[SegmentResult]]:
+        """Whisper sometimes runs away: it repeats itself, or writes other speech than the
+        chunk's, with every word squeezed at one instant (the batched decoder has no
+        temperature fallback to catch it). Such a chunk is decoded again turn by turn (or
+        stretch by stretch), without prompt; a part that runs away again keeps no word, so
+        it becomes a [not understood] line for a person to listen to, never invented text."""
+        again: list[tuple[int, Chunk]] = []
+        for index, chunk in enumerate(chunks):
+            if _runaway(results[index], chunk):
+                log.info("chunk at %.1f s ran away: decoded again in parts", chunk.start_s)
+                parts = chunk.turns or chunk.spans
+                again += [(index, replace(chunk.within(a, b), language=None)) for a, b in parts]
+        if not again:
+            return results
+        retried, _rankings = self._decode(audio, [unit for _, unit in again], language, offset_s)
+        results = list(results)
+        for (index, unit), segments in zip(again, retried, strict=True):
+            results[index] = _replaced(results[index], unit, [] if _runaway(segments, unit) else segments)
+        return results
+
+    def _most_confident(
+        self,
+        audio: np.ndarray,
+        unit: Chunk,
+        ranking: Ranking,
+        first: list[SegmentResult],
+        offset_s: float,
+    ) -> list[SegmentResult]:
+        """*unit* decoded in each other candidate language of its ranking (*first*: its reading
+        in the most probable one): the reading whose words are the most confident, its lines
+        carrying the detected probability of its language."""
+        candidates = [(code, p) for code, p in ranking[1:3] if p >= LANGUAGE_CANDIDATE]
+        best: list[SegmentResult] = []
+        best_score = -1.0
+        for code, probability in [ranking[0], *candidates]:
+            if code == ranking[0][0]:
+                segments = [replace(seg, language=code) for seg in first]
+            else:
+                segments = self._decode(audio, [unit], code, offset_s)[0][0]
+            score = _mean_probability(segments, unit.start_s, unit.end_s)
+            if score is not None and score > best_score:
+                best_score = score
+                best = [replace(seg, language_p=probability) for seg in segments]
+        return best
 
 
 # A piece of a packed chunk: (start in the packed audio, start in the take, length), seconds.
@@ -431,24 +632,26 @@ def _whole_words(pieces: Sequence[Any], mapping: PieceMap) -> tuple[WordResult, 
     return tuple(words)
 
 
-def _segments_at_pauses(words: Sequence[WordResult], mapping: PieceMap, language: str) -> list[SegmentResult]:
+def _segments_at_pauses(
+    words: Sequence[WordResult], mapping: PieceMap, language: str, language_p: float = 1.0
+) -> list[SegmentResult]:
     """Cut a chunk's words into segments where the speech paused (between two pieces)."""
     starts = [take_start for _packed, take_start, _length in mapping[1:]]
     segments: list[SegmentResult] = []
     current: list[WordResult] = []
     for word in words:
         if current and any(current[-1].start_s < cut <= word.start_s + 0.05 for cut in starts):
-            segments.append(_segment(current, language))
+            segments.append(_segment(current, language, language_p))
             current = []
         current.append(word)
     if current:
-        segments.append(_segment(current, language))
+        segments.append(_segment(current, language, language_p))
     return segments
 
 
-def _segment(words: Sequence[WordResult], language: str) -> SegmentResult:
+def _segment(words: Sequence[WordResult], language: str, language_p: float = 1.0) -> SegmentResult:
     return SegmentResult(
-        words[0].start_s, words[-1].end_s, " ".join(w.text for w in words), language, tuple(words)
+        words[0].start_s, words[-1].end_s, " ".join(w.text for w in words), language, tuple(words), language_p
     )
 
 
@@ -461,14 +664,49 @@ def _mean_probability(segments: Sequence[SegmentResult], start_s: float, end_s: 
     return sum(probabilities) / len(probabilities) if probabilities else None
 
 
-def _without_range(segments: Sequence[SegmentResult], start_s: float, end_s: float) -> list[SegmentResult]:
+# A reading with more words than this per second of speech has run away (speech is 2-4
+# words a second) ...
+RUNAWAY_WORDS_PER_S = 6.0
+# ... and so has a long one that compresses this well (Whisper's own test for repeated text,
+# whose 2.4 is for a sentence: a chunk of 30 s of real-looking speech reached 2.3, a chunk
+# that ran away 4.5).
+RUNAWAY_COMPRESSION = 3.0
+
+
+def _runaway(segments: Sequence[SegmentResult], unit: Chunk) -> bool:
+    words = [w.text for seg in segments for w in seg.words]
+    if not words:
+        return False
+    speech_s = sum(b - a for a, b in unit.spans)
+    if len(words) > max(8.0, RUNAWAY_WORDS_PER_S * speech_s):
+        return True
+    text = " ".join(words).encode()
+    return len(text) > 120 and len(text) / len(zlib.compress(text)) > RUNAWAY_COMPRESSION
+
+
+def _without_range(
+    segments: Sequence[SegmentResult], start_s: float, end_s: float, inside: bool = False
+) -> list[SegmentResult]:
+    """The segments without their words in a time range (only those words if *inside*)."""
     kept = []
     for seg in segments:
-        words = tuple(w for w in seg.words if not _in_range(w, start_s, end_s))
+        words = tuple(w for w in seg.words if _in_range(w, start_s, end_s) == inside)
         if words:
             text = " ".join(w.text for w in words)
-            kept.append(SegmentResult(words[0].start_s, words[-1].end_s, text, seg.language, words))
+            kept.append(replace(seg, start_s=words[0].start_s, end_s=words[-1].end_s, text=text, words=words))
     return kept
+
+
+def _in_range_only(segments: Sequence[SegmentResult], start_s: float, end_s: float) -> list[SegmentResult]:
+    return _without_range(segments, start_s, end_s, inside=True)
+
+
+def _replaced(
+    segments: Sequence[SegmentResult], unit: Chunk, instead: Sequence[SegmentResult]
+) -> list[SegmentResult]:
+    """A chunk's segments with those of a part of it (*unit*'s time range) replaced."""
+    kept = _without_range(segments, unit.start_s, unit.end_s)
+    return sorted([*kept, *instead], key=lambda seg: seg.start_s)
 
 
 def with_nothing_missing(

@@ -54,6 +54,7 @@ def transcribe(
         compute_type,
         batch_size,
         spoken_languages=ws.settings().spoken_languages,
+        pidgin_words=ws.settings().pidgin_words,
         workers=workers or default_workers(),
     )
     with progress_bar(ctx, "Transcribing") as on_progress:
@@ -74,6 +75,11 @@ def transcribe(
     out.print(
         f"{result.words} words, {result.low_confidence_words} to check; languages (segments): {languages}."
     )
+    if result.uncertain_lines:
+        out.print(
+            f"{result.uncertain_lines} line(s) of uncertain language, marked '?' in transcript show "
+            "and in the workbench: listen and say which it is."
+        )
     out.print(f"Next: podcast transcript show {session_id}, then podcast transcript edit {session_id}")
 
 
@@ -107,10 +113,19 @@ def show(ctx: typer.Context, session_id: SessionArg) -> None:
             if index:
                 line.append(" ")
             line.append(word.text, style="reverse" if word.low_confidence else "")
-        language = "" if utterance.language in ("en",) else f" [{utterance.language}]"
+        if utterance.language_uncertain:
+            language = f" [{utterance.language}?]"
+        else:
+            language = "" if utterance.language in ("en",) else f" [{utterance.language}]"
         number = str(utterance.key) + ("" if utterance.reviewed else " ○")
         table.add_row(number, transcripts.clock(utterance.start_s), Text(utterance.speaker + language), line)
     out.print(table)
+    uncertain = [u for u in transcript.utterances if u.language_uncertain]
+    if uncertain:
+        out.print(
+            f"{len(uncertain)} line(s) marked '?': the computer was unsure of the language. Listen, "
+            f"then: podcast transcript language {session_id} LINE fr (or en, pcm, ...)"
+        )
 
 
 EDITORS = ("editor", "nano", "vi")
@@ -229,6 +244,24 @@ def undo(ctx: typer.Context, session_id: SessionArg) -> None:
     console().print(
         f"Undone: the {change.action} change of {change.created_at} (made in the {change.source})."
     )
+
+
+@app.command("language")
+def language(
+    ctx: typer.Context,
+    session_id: SessionArg,
+    line: Annotated[int, typer.Argument(help="Line number, as 'transcript show' lists it.")],
+    code: Annotated[
+        str, typer.Argument(help="The language she speaks in it: en, fr, pcm (Nigerian Pidgin)...")
+    ],
+) -> None:
+    """Say which language a line is spoken in (it is exported with it, and a synthetic voice
+    that speaks it reads it)."""
+    from sessions import editing
+
+    ws = state(ctx).workspace()
+    editing.set_language(ws, session_id, line, code, source="cli")
+    console().print(f"Line {line} of session {session_id} is now tagged {escape(code.strip().lower())}.")
 
 
 @app.command("export")

@@ -126,6 +126,7 @@ def view(ws: Workspace, session_id: int, memo: AudioMemo | None = None) -> dict[
                 "name": line.speaker,
                 "colour": colours.get(line.speaker_id or "", -1),
                 "language": line.language,
+                "language_uncertain": line.language_uncertain,
                 "reviewed": line.reviewed,
                 "text": line.text,
                 "extracts": member_of,

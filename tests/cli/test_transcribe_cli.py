@@ -178,3 +178,22 @@ def test_export_gives_each_segments_language_and_one_language_on_request(
     assert french.exit_code == 0 and "Thank you Blessing" in french.output and "Welcome" not in french.output
     missing = cli.invoke(app, [*w, "transcript", "export", str(sid), "--language", "de"])
     assert missing.exit_code != 0 and "en, fr" in missing.output
+
+
+def test_a_line_of_uncertain_language_is_marked_and_set_by_its_number(
+    cli: CliRunner, ws: Workspace, sid: int
+) -> None:
+    w = ["-w", str(ws.root)]
+    first = transcripts.load(ws, sid).utterances[0]
+    ws.conn.execute("UPDATE segments SET language_p = 0.6 WHERE id = ?", (first.segment_id,))
+    shown = cli.invoke(app, [*w, "transcript", "show", str(sid)]).output
+    assert "[en?]" in shown and "unsure of the language" in shown
+    assert f"podcast transcript language {sid} LINE" in shown
+    result = cli.invoke(app, [*w, "transcript", "language", str(sid), str(first.key), "fr"])
+    assert result.exit_code == 0, result.output
+    after = transcripts.load(ws, sid).utterances[0]
+    assert after.language == "fr" and not after.language_uncertain
+    shown = cli.invoke(app, [*w, "transcript", "show", str(sid)]).output
+    assert "[fr]" in shown and "?]" not in shown and "unsure of the language" not in shown
+    bad = cli.invoke(app, [*w, "transcript", "language", str(sid), str(first.key), "français!"])
+    assert bad.exit_code != 0 and "not a language code" in bad.output

@@ -61,3 +61,14 @@ def test_broken_toml_is_reported(tmp_path: Path) -> None:
     path.write_text("[show\ntitle=")
     with pytest.raises(SettingsError, match="cannot be read"):
         settings.load(path)
+
+
+def test_the_groups_pidgin_words_are_kept_and_checked(tmp_path: Path) -> None:
+    show = ShowSettings(title="Nos voix", pidgin_words=("Wetin dey happen?", "Oga Lekki", "Na Mama Ngozi"))
+    settings.save(show, tmp_path / "podcast.toml")
+    assert settings.load(tmp_path / "podcast.toml").pidgin_words == show.pidgin_words
+    assert "pcm" in ShowSettings(title="T").spoken_languages  # the association speaks Pidgin
+    with pytest.raises(SettingsError, match="pidgin_words"):
+        ShowSettings(title="T", pidgin_words=("abeg " * 100,))
+    with pytest.raises(SettingsError, match="U\\+001B"):
+        ShowSettings(title="T", pidgin_words=("wetin\x1b[2J",))

@@ -343,3 +343,23 @@ def test_a_take_that_cannot_be_read_gives_no_level_strip_and_no_endless_wait(ben
         answer.read()
         time.sleep(0.1)
     assert answer.status == 404 and b"cannot be read" in answer.read()
+
+
+def test_a_line_of_uncertain_language_is_shown_until_she_says_which_it_is(  # type: ignore[no-untyped-def]
+    bench: Bench, page
+) -> None:
+    first = transcripts.load(bench.ws, bench.session_id).utterances[0]
+    # As transcription leaves a line whose language detection was unsure (fr 0.55 vs en).
+    bench.ws.conn.execute("UPDATE segments SET language_p = 0.55 WHERE id = ?", (first.segment_id,))
+    page.reload()
+    page.wait_for_selector("#lines .line")
+    button = line(page, 0).locator("button.language")
+    assert "uncertain" in str(button.get_attribute("class")) and "?" in str(button.text_content())
+    assert line(page, 1).locator("button.language.uncertain").count() == 0
+    page.screenshot(path=str(SHOTS / "8-language-uncertain.png"))
+    button.click()
+    saved(page, lambda: page.locator("#language-menu [data-language=fr]").click())
+    assert line(page, 0).locator("button.language").text_content() == "fr"
+    assert line(page, 0).locator("button.language.uncertain").count() == 0
+    after = transcripts.load(bench.ws, bench.session_id).utterances[0]
+    assert after.language == "fr" and not after.language_uncertain

@@ -375,3 +375,58 @@ def test_a_turn_the_recogniser_drops_becomes_a_not_understood_line_never_nothing
     extract = extracts.add(ws, session_id, segments=(lines[0].key, lines[2].key))
     with pytest.raises(InvalidInputError, match="not understood"):
         anonymise.render(ws, extract, voices=VoiceStore(tmp_path / "data"), models=None)
+
+
+def test_a_reading_that_runs_away_is_decoded_again_in_parts_never_kept(
+    tmp_path: Path, model_store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whisper sometimes loops: measured here, a chunk came back as 206 words of other turns
+    repeated, all timed at one instant and given to the wrong speaker. Simulated by making
+    the first decoding of each chunk run away: the chunk is decoded again turn by turn and
+    the transcript holds what was said, once, each line by its speaker."""
+    ws, session_id, timeline = _session(tmp_path / "loop", ENGLISH[:4], VOICES, language="en", gap_s=1.0)
+    real = whisper.Recogniser._decode_batch
+    seen: set[float] = set()
+
+    def looping(self, audio, chunks, language, offset_s, prompt):  # type: ignore[no-untyped-def]
+        results, rankings = real(self, audio, chunks, language, offset_s, prompt)
+        looped = []
+        for chunk, segments in zip(chunks, results, strict=True):
+            if chunk.start_s not in seen and len(chunk.spans) > 1:
+                seen.add(chunk.start_s)
+                at = chunk.end_s
+                junk = tuple(
+                    whisper.WordResult(at, at, w, 0.9) for w in ("we", "go", "there", "together") * 50
+                )
+                segments = [*segments, whisper.SegmentResult(at, at, "loop", "en", junk)]
+            looped.append(segments)
+        return looped, rankings
+
+    monkeypatch.setattr(whisper.Recogniser, "_decode_batch", looping)
+    transcribe_session(ws, session_id, model_store, TranscribeOptions(spoken_languages=("en",)))
+    assert seen, "no chunk of several stretches to run away"
+    lines = transcripts.load(ws, session_id).utterances
+    text = " ".join(u.text for u in lines).lower()
+    assert "together together" not in text and text.count("we go there together") == 0
+    said, heard = [], []
+    for speaker, start, end, sentence in timeline:
+        mine = [u for u in lines if start - 0.5 <= (u.start_s + u.end_s) / 2 <= end + 0.5]
+        assert mine and {u.speaker for u in mine} == {speaker}
+        said.append(sentence.lower())
+        heard.append(" ".join(u.text for u in mine).lower())
+    assert jiwer.wer(said, heard) <= 0.25
+
+
+def test_runaway_readings_are_told_from_real_speech() -> None:
+    chunk = whisper.Chunk(0.0, 10.0, (), ((0.0, 4.0), (5.0, 10.0)))
+
+    def reading(text: str) -> list[whisper.SegmentResult]:
+        words = tuple(whisper.WordResult(i * 0.3, i * 0.3 + 0.2, w, 0.9) for i, w in enumerate(text.split()))
+        return [whisper.SegmentResult(0.0, 9.0, text, "en", words)]
+
+    normal = "My sister told us that the train was closed on Monday and it changed everything"
+    assert not whisper._runaway(reading(normal), chunk)
+    assert whisper._runaway(reading(" ".join(["so we went together"] * 20)), chunk)  # 80 words in 9 s
+    repeated = whisper.Chunk(0.0, 60.0, (), ((0.0, 29.0), (30.0, 59.0)))
+    assert whisper._runaway(reading(" ".join(["and we laughed about it"] * 30)), repeated)
+    assert not whisper._runaway([], chunk)
