@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := espeak-ng ffmpeg libsndfile1 libportaudio2 rsync openssh-client
 APT_TEST := $(APT_RUN) pulseaudio pulseaudio-utils libasound2-plugins chromium openssh-server
 
-.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build bench-anon bench-workbench bench-backup bench-session
+.PHONY: demo test lint format system-run system-test clean bench-transcribe bench-record bench-build bench-anon bench-workbench bench-backup bench-session bench-languages
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -61,6 +61,13 @@ test: system-test $(STAMP) node_modules/podcast-partytime/package.json .cache/mb
 bench-transcribe: system-test $(STAMP)
 	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8 whisper-normalizer==0.1.15
 	$(BIN)/python benchmarks/transcribe.py --sessions 3
+
+# A 10-minute workshop alternating English, Nigerian Pidgin and French (MBROLA voices), one
+# microphone per speaker: per language, turns tagged right, WER, speaker attribution, next to
+# whisper-ctranslate2 decoding each turn alone.
+bench-languages: system-test $(STAMP) .cache/mbrola/root/usr/bin/mbrola
+	$(BIN)/python -m pip install -q whisper-ctranslate2==0.5.8
+	$(BIN)/python benchmarks/languages.py --mbrola .cache/mbrola $(ARGS)
 
 # MBROLA voices come from Debian's contrib/non-free sections, unpacked under .cache/ (the
 # system's apt sources are not changed); without them the benchmark uses espeak-ng variants.

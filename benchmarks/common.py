@@ -63,6 +63,115 @@ def sentences(count: int, seed: int = 1) -> list[str]:
     ]
 
 
+FRENCH_SUBJECTS = [
+    "Ma sœur",
+    "La maîtresse",
+    "Notre voisine",
+    "Une amie de l'église",
+    "L'assistante sociale",
+    "Ma fille",
+    "La dame du marché",
+    "Notre groupe",
+    "Le médecin",
+    "Ma cousine",
+]
+FRENCH_VERBS = ["nous a dit que", "a expliqué que", "a raconté que", "se souvenait que", "pensait que"]
+FRENCH_NOUNS = [  # all feminine: "fermée" and "fermé" sound the same
+    "la petite cuisine",
+    "la nouvelle école",
+    "la gare routière",
+    "la boulangerie",
+    "la salle de sport",
+    "la bibliothèque",
+    "la mairie",
+    "la pharmacie",
+    "la piscine",
+    "la rivière",
+]
+FRENCH_STATES = [
+    "était fermée le lundi",
+    "était pleine de monde",
+    "était très loin de la maison",
+    "ouvrait tôt le matin",
+    "cherchait des bénévoles",
+    "était froide en hiver",
+    "avait une longue liste d'attente",
+    "avait été repeinte en bleu",
+]
+FRENCH_ENDINGS = [
+    "et nous en avons ri.",
+    "alors nous avons marché ensemble.",
+    "mais personne ne l'a crue.",
+    "et tout a changé.",
+    "alors nous avons attendu le soir.",
+    "et nous l'avons écrit.",
+]
+# Nigerian Pidgin as it is commonly written (English-based spelling).
+PIDGIN_SUBJECTS = [
+    "My sister",
+    "Di teacher",
+    "Our neighbour",
+    "One friend from church",
+    "Di social worker",
+    "My pikin",
+    "Di woman for market",
+    "All of us",
+    "Di doctor",
+    "My cousin",
+]
+PIDGIN_VERBS = ["tell us say", "explain say", "talk say", "remember say", "believe say"]
+PIDGIN_NOUNS = [
+    "di small kitchen",
+    "di new school",
+    "di motor park",
+    "di bread shop",
+    "di garden",
+    "di library",
+    "di hospital",
+    "di office",
+    "di train",
+    "di river",
+]
+PIDGIN_STATES = [
+    "no dey open for Monday",
+    "full well well",
+    "dey far from house",
+    "dey open early for morning",
+    "need more people wey go help",
+    "dey cold for harmattan",
+    "get long line",
+    "dem paint am blue last year",
+]
+PIDGIN_ENDINGS = [
+    "and we laugh am tire.",
+    "so we go there together.",
+    "but nobody believe am.",
+    "and everything change.",
+    "so we wait till evening.",
+    "and we write am down.",
+    "abeg no vex, na so e be.",
+    "wetin we go do? We dey manage.",
+]
+
+
+def french_sentences(count: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"{rng.choice(FRENCH_SUBJECTS)} {rng.choice(FRENCH_VERBS)} {rng.choice(FRENCH_NOUNS)} "
+        f"{rng.choice(FRENCH_STATES)} {rng.choice(FRENCH_ENDINGS)}"
+        for _ in range(count)
+    ]
+
+
+def pidgin_sentences(count: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"{rng.choice(PIDGIN_SUBJECTS)} {rng.choice(PIDGIN_VERBS)} {rng.choice(PIDGIN_NOUNS)} "
+        f"{rng.choice(PIDGIN_STATES)} {rng.choice(PIDGIN_ENDINGS)}"
+        for _ in range(count)
+    ]
+
+
 @dataclass(frozen=True)
 class Run:
     wall_s: float
