@@ -9,11 +9,12 @@ to the old fingerprint no longer counts.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import soundfile as sf
 
-from consent import sensitive
+from consent import protection, sensitive
 from consent.ledger import canonical
 from consent.protection import digest as protection_digest
 from podcast.workspace import Workspace
@@ -93,6 +94,20 @@ def _audio_sha256(ws: Workspace, extract: Extract, memo: AudioMemo | None = None
     return digest.hexdigest()
 
 
+def _setting(ws: Workspace, speaker: str, utterances: Sequence[transcripts.Utterance]) -> str:
+    """Her protection as the extract is rendered. With one synthetic voice per language, the
+    voice that reads each of her lines follows its language: a line whose language is
+    corrected is read by another voice, so it is other content, agreed again."""
+    if speaker == "unknown":
+        return NO_PROTECTION
+    digest = protection_digest(ws, speaker)
+    chosen = protection.get(ws, speaker)
+    if chosen.mode == "revoice" and len(chosen.voices) > 1:
+        read_by = ",".join(chosen.voice_for(u.language) for u in utterances if u.speaker_id == speaker)
+        digest += ":read-by:" + hashlib.sha256(read_by.encode()).hexdigest()[:16]
+    return digest
+
+
 def content(
     ws: Workspace,
     extract: Extract,
@@ -109,10 +124,7 @@ def content(
     words = tuple(sorted(p for p in phrases if extracts.says(tokens, p)))
     speakers = sorted({speaker for speaker, _ in lines})
     # An unknown speaker cannot be protected (her choice is unknown): the gate refuses it.
-    settings = tuple(
-        (speaker, NO_PROTECTION if speaker == "unknown" else protection_digest(ws, speaker))
-        for speaker in speakers
-    )
+    settings = tuple((speaker, _setting(ws, speaker, utterances)) for speaker in speakers)
     audio = _audio_sha256(ws, extract, memo)
     key_data = {
         "audio": audio,

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,7 @@ class RenderedLine:
     mode: str
     words: tuple[RenderedWord, ...]
     speaker_id: str = ""
+    language: str = ""  # the line's language as tagged when it was rendered ("" if unknown)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ def _load_cached(ws: Workspace, extract: Extract, key: str, path: Path) -> Rende
     for item in data["lines"]:
         speaker_id = item.get("speaker_id") or ids.get(item.get("speaker", ""), "")
         words = tuple(RenderedWord(*w) for w in item["words"])
-        lines.append(RenderedLine(names.get(speaker_id, "unknown"), item["mode"], words, speaker_id))
+        language = str(item.get("language", ""))  # renderings made before languages were kept: ""
+        lines.append(
+            RenderedLine(names.get(speaker_id, "unknown"), item["mode"], words, speaker_id, language)
+        )
     return Rendering(extract.id, key, path, sf.info(str(path)).duration, tuple(lines), True)
 
 
@@ -153,7 +157,16 @@ def render(
     _check_voice_languages(ws, extract, voices)  # also for a cached rendering: tags can be corrected
     path = ws.renderings_dir / f"{content.render_key}.wav"
     if path.exists() and _sidecar(path).exists():
-        return _load_cached(ws, extract, content.render_key, path)
+        cached = _load_cached(ws, extract, content.render_key, path)
+        # The same content has the same lines; their language tags may have been corrected
+        # since (the audio is the same: with one voice, a language does not change it).
+        now = extracts.utterances_in(transcripts.load(ws, extract.session_id), extract)
+        if len(now) == len(cached.lines):
+            tagged = tuple(
+                replace(line, language=u.language) for line, u in zip(cached.lines, now, strict=True)
+            )
+            cached = replace(cached, lines=tagged)
+        return cached
     if any(speaker == "unknown" for speaker, _ in content.lines):
         raise InvalidInputError(
             f"Extract {extract.id} has words whose speaker is unknown, so their protection is unknown.",
@@ -227,7 +240,11 @@ def render(
             out[first:last] += piece
             cursor = max(cursor, last / RATE_HZ)
             words = _keep_times(timed, spans, shown)
-        lines.append(RenderedLine(names.get(speaker, "unknown"), choice.mode, tuple(words), speaker))
+        lines.append(
+            RenderedLine(
+                names.get(speaker, "unknown"), choice.mode, tuple(words), speaker, utterance.language
+            )
+        )
     sources.clear()  # each speaker's disguised channel is in the output now
     end = max(cursor, total / RATE_HZ)
     audio = out[: int(end * RATE_HZ)]
@@ -249,6 +266,7 @@ def render(
                         {
                             "speaker_id": line.speaker_id,
                             "mode": line.mode,
+                            "language": line.language,
                             "words": [[w.start_s, w.end_s, w.text] for w in line.words],
                         }
                         for line in lines

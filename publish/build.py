@@ -57,6 +57,7 @@ class BuiltEpisode:
     true_peak_dbtp: float
     chapters: tuple[ChapterInfo, ...]
     files: dict[str, Path]  # vtt, srt, json, chapters
+    language: str = ""  # the language most of its words are in ("" if no line says)
 
 
 def blockers(items: list[ExtractStatus]) -> list[str]:
@@ -178,6 +179,7 @@ def build(
                 Phrase(
                     line.speaker,
                     tuple(TimedWord(position + w.start_s, position + w.end_s, w.text) for w in line.words),
+                    line.language,
                 )
             )
         position += length / RATE_HZ
@@ -254,4 +256,14 @@ def build(
         peak,
         tuple(chapters),
         files,
+        main_language(phrases),
     )
+
+
+def main_language(phrases: list[Phrase]) -> str:
+    """The language most of the words are in ("" if no line is tagged)."""
+    counts: dict[str, int] = {}
+    for phrase in phrases:
+        if phrase.language:
+            counts[phrase.language] = counts.get(phrase.language, 0) + len(phrase.words)
+    return max(sorted(counts), key=counts.__getitem__) if counts else ""

@@ -7,6 +7,7 @@ characters first; escaping is the serialiser's job, never a template's.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,8 @@ class FeedItem:
     transcript_srt_url: str
     transcript_json_url: str
     chapters_url: str
+    # The language most of the episode is in (its transcript's language; "": the show's).
+    language: str = ""
 
 
 class _PodcastIndex(BaseExtension):
@@ -99,6 +102,11 @@ class _PodcastIndexEntry(BaseEntryExtension):
         return entry
 
 
+def _feed_language(code: str) -> str:
+    """A line's language code as a feed attribute (BCP 47 primary subtag), else ""."""
+    return code if re.fullmatch(r"[a-z]{2,3}", code) else ""
+
+
 def _text(value: str, fallback: str) -> str:
     """User text made safe for XML; never empty where a feed needs a value."""
     return xml_safe(value).strip() or fallback
@@ -140,7 +148,7 @@ def feed_xml(
         if item.season:
             entry.podcast.itunes_season(item.season)
         entry.podcastindex.values.update(
-            language=show.language,
+            language=_feed_language(item.language) or show.language,
             chapters=item.chapters_url,
             episode=item.number,
             season=item.season,

@@ -286,6 +286,7 @@ def _write(
                     built.files["srt"].name,
                     built.files["json"].name,
                     built.files["chapters"].name,
+                    built.language,
                 )
                 if before is None:
                     changes.append(f"New episode '{episode.title}'.")
@@ -313,6 +314,7 @@ def _write(
                     base + entry.srt,
                     base + entry.json,
                     base + entry.chapters,
+                    entry.language,
                 )
             )
             listed.append((episode.title, episode.description, entry.audio, entry.vtt))

@@ -37,6 +37,7 @@ class PublishedEpisode:
     srt: str
     json: str
     chapters: str
+    language: str = ""  # its transcript's main language ("" before languages were kept)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -76,6 +77,7 @@ def _episode(guid: str, data: Mapping[str, Any]) -> PublishedEpisode:
         srt=str(data["srt"]),
         json=str(data["json"]),
         chapters=str(data["chapters"]),
+        language=str(data.get("language", "")),
     )
 
 

@@ -92,6 +92,30 @@ def test_fingerprint_changes_with_transcript_redactions_and_range(ws: Workspace,
     assert fingerprint.fingerprint(ws, wider) != third
 
 
+def test_correcting_a_lines_language_changes_what_she_agreed_to_only_if_another_voice_reads_it(
+    ws: Workspace, sid: int
+) -> None:
+    """With one synthetic voice per language, the line's language chooses the voice that
+    reads it: correcting it makes other audio, so the extract must be agreed again. With one
+    voice, the language changes nothing she hears (a language it does not speak is refused)."""
+    from sessions import editing
+
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    line = next(u for u in transcripts.load(ws, sid).utterances if "Paris" in u.text)
+    assert line.speaker_id
+    protection.set_mode(ws, line.speaker, "revoice", "joe")
+    one_voice = fingerprint.fingerprint(ws, extract)
+    editing.set_language(ws, sid, line.key, "pcm", source="cli")  # Pidgin: her English voice
+    assert fingerprint.fingerprint(ws, extract) == one_voice
+    protection.set_mode(ws, line.speaker, "revoice", "en=joe,fr=mb-fr1")
+    english = fingerprint.fingerprint(ws, extract)
+    assert english != one_voice  # another choice of protection
+    editing.set_language(ws, sid, line.key, "en", source="cli")
+    assert fingerprint.fingerprint(ws, extract) == english  # Pidgin and English: the same voice
+    editing.set_language(ws, sid, line.key, "fr", source="cli")
+    assert fingerprint.fingerprint(ws, extract) != english  # now read by her French voice
+
+
 def test_unprotected_extracts_are_never_publishable(ws: Workspace, sid: int) -> None:
     extract = extracts.add(ws, sid, find="arrived in paris")
     fatou = participants.get(ws, "Fatou")

@@ -282,3 +282,36 @@ def test_publish_computes_each_extract_and_the_ledger_once(
     monkeypatch.setattr(checkpoints, "evidence", lambda w: readings.append(1) or real_evidence(w))
     site.publish(ws, voices=VOICES)
     assert sorted(contents) == sorted(cleared) and len(readings) == 1
+
+
+def test_published_transcripts_say_each_lines_language_and_the_feed_the_episodes(
+    ws: Workspace, sid: int
+) -> None:
+    """An episode said in Nigerian Pidgin in a show whose language is English: each segment of
+    the published JSON transcript gives its language, and the feed's transcript tags give the
+    episode's (most of its words), not the show's."""
+    from consent import review
+    from publish import anonymise
+    from sessions import editing, extracts, transcripts
+    from tests.consent.test_consent import Scripted
+
+    lines = transcripts.load(ws, sid).utterances
+    for line in lines[1:]:
+        editing.set_language(ws, sid, line.key, "pcm", source="cli")
+    transcripts.mark_reviewed(ws, sid)
+    ids = [extracts.add(ws, sid, find=q).id for q in ("welcome everybody", "arrived in paris", "thank you")]
+    for extract_id in ids:
+        anonymise.render(ws, extracts.get(ws, extract_id), voices=VOICES, models=None)
+    review.run(
+        ws, sid, Scripted([review.Answer.YES] * 6), witness=participants.get(ws, "Fatou"), language="en"
+    )
+    episodes.create(ws, "Wetin happen", ids)
+    out = site.publish(ws, voices=VOICES).out_dir
+    segments = json.loads(next(out.glob("*.transcript.json")).read_text())["segments"]
+    assert {s["language"] for s in segments} == {"en", "pcm"}
+    assert next(s for s in segments if "Paris" in s["body"])["language"] == "pcm"
+    data = (out / "feed.xml").read_text()
+    tags_ = re.findall(r"<podcast:transcript [^>]*>", data)
+    assert len(tags_) == 3 and all('language="pcm"' in tag for tag in tags_), tags_
+    assert "<language>en</language>" in data  # the show's own language is unchanged
+    assert not feedparser.parse(data.encode()).bozo
