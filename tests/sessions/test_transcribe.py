@@ -430,3 +430,31 @@ def test_runaway_readings_are_told_from_real_speech() -> None:
     repeated = whisper.Chunk(0.0, 60.0, (), ((0.0, 29.0), (30.0, 59.0)))
     assert whisper._runaway(reading(" ".join(["and we laughed about it"] * 30)), repeated)
     assert not whisper._runaway([], chunk)
+
+
+def test_a_reading_that_runs_away_with_the_pidgin_words_is_decoded_again_whole_without_them(
+    tmp_path: Path, model_store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Measured: the Pidgin words given before English speech set one chunk in 17 running
+    away. Decoding it again whole without them costs one decoding, not one per turn."""
+    ws, session_id, _timeline = _session(tmp_path / "words", ENGLISH[:4], VOICES, language="en", gap_s=1.0)
+    real = whisper.Recogniser._decode_batch
+    calls: list[tuple[int, bool]] = []
+
+    def looping_with_prompt(self, audio, chunks, language, offset_s, prompt):  # type: ignore[no-untyped-def]
+        calls.append((len(chunks), prompt is not None))
+        results, rankings = real(self, audio, chunks, language, offset_s, prompt)
+        if prompt is None:
+            return results, rankings
+        junk = tuple(
+            whisper.WordResult(c.end_s, c.end_s, w, 0.9) for c in chunks[:1] for w in ("abeg",) * 120
+        )
+        return [[*segments, whisper.SegmentResult(0, 0, "", "en", junk)] for segments in results], rankings
+
+    monkeypatch.setattr(whisper.Recogniser, "_decode_batch", looping_with_prompt)
+    options = TranscribeOptions(spoken_languages=("en", "pcm"), pidgin_words=("Wetin dey happen?",))
+    transcribe_session(ws, session_id, model_store, options)
+    prompted = sum(n for n, with_prompt in calls if with_prompt)
+    assert prompted >= 1 and sum(n for n, with_prompt in calls if not with_prompt) == prompted  # whole, once
+    text = " ".join(u.text for u in transcripts.load(ws, session_id).utterances).lower()
+    assert "abeg" not in text and "hardest thing" in text
