@@ -111,6 +111,8 @@ def set_mode(ws: Workspace, pseudonym: str, mode: str, voice: str | None = None)
     if mode not in MODES:
         raise InvalidInputError(f"Unknown protection {mode!r}.", hint="Choose revoice or disguise.")
     person = participants.get(ws, pseudonym)
+    if mode == "revoice":
+        _check_distinct(ws, person.id, get(ws, person.id).colour_st, parse_voices(voice or BUNDLED_VOICE))
     ws.conn.execute(
         "INSERT INTO protection (participant_id, mode, voice, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (participant_id) DO UPDATE SET mode = excluded.mode, voice = excluded.voice, "
@@ -118,6 +120,28 @@ def set_mode(ws: Workspace, pseudonym: str, mode: str, voice: str | None = None)
         (person.id, mode, voice, now_iso()),
     )
     return get(ws, person.id)
+
+
+def _check_distinct(ws: Workspace, participant_id: str, colour_st: float, voices: dict[str, str]) -> None:
+    """Two participants never sound the same: no one else still taking part who chose revoice
+    has the same synthetic voice in a language with the same colour (colours go round after
+    12 participants)."""
+    for other in participants.list_all(ws):
+        if other.id == participant_id:
+            continue
+        theirs = get(ws, other.id)
+        if not theirs.chosen or theirs.mode != "revoice" or theirs.colour_st != colour_st:
+            continue
+        for language in {*voices, *theirs.voices} - {""} or {""}:
+            mine = voices.get(language) or voices.get("")
+            if mine and mine == (theirs.voices.get(language) or theirs.voices.get("")):
+                said = f" for {language}" if language else ""
+                raise InvalidInputError(
+                    f"{other.pseudonym} already has the voice {mine!r}{said} in the same colour: "
+                    "listeners could not tell them apart.",
+                    hint="Give her another voice (see 'podcast voices list'; add one with "
+                    f"'podcast voices add --mbrola us1'), e.g. --voice {language or 'en'}=mb-us1.",
+                )
 
 
 def get(ws: Workspace, participant_id: str) -> Protection:

@@ -20,3 +20,27 @@ def test_disguise_draws_change_timbre_and_pitch_together_and_stay_in_range() -> 
     assert len({p.salt for p in draws}) == len(draws)
     assert any(p.formant_ratio < 1 for p in draws) and any(p.formant_ratio > 1 for p in draws)
     assert any(p.pitch_ratio < 1 for p in draws) and any(p.pitch_ratio > 1 for p in draws)
+
+
+def test_two_participants_never_get_the_same_voice_in_the_same_colour(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Colours go round after twelve participants: the thirteenth cannot be given the voice
+    the first already reads with, in the same language; another voice is fine."""
+    import pytest
+
+    from consent import participants
+    from podcast.errors import InvalidInputError
+    from podcast.settings import ShowSettings
+    from podcast.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "ws", ShowSettings(title="T"))
+    names = [f"P{i:02d}" for i in range(13)]
+    for name in names:
+        participants.add(ws, name)
+    protection.set_mode(ws, names[0], "revoice", "en=joe,fr=mb-fr1")
+    protection.set_mode(ws, names[1], "revoice", "en=joe,fr=mb-fr1")  # another colour
+    with pytest.raises(InvalidInputError, match="P00 already has the voice 'mb-fr1' for fr") as info:
+        protection.set_mode(ws, names[12], "revoice", "fr=mb-fr1")
+    assert "voices add --mbrola" in (info.value.hint or "")
+    chosen = protection.set_mode(ws, names[12], "revoice", "en=mb-us1,fr=mb-fr4")
+    assert chosen.voices == {"en": "mb-us1", "fr": "mb-fr4"}
+    protection.set_mode(ws, names[12], "disguise")  # disguise has no synthetic voice
