@@ -151,8 +151,13 @@ def test_a_language_in_doubt_is_decoded_in_each_candidate_kept_at_its_best_and_f
         return real(self, audio, chunks, language, offset_s)
 
     monkeypatch.setattr(whisper.Recogniser, "_decode", counting)
-    transcribe_session(other, session_id, model_store, TranscribeOptions(spoken_languages=("en", "fr")))
+    result = transcribe_session(
+        other, session_id, model_store, TranscribeOptions(spoken_languages=("en", "fr"))
+    )
     assert "fr" in decoded and "en" in decoded  # decoded again in each candidate language
+    assert result.uncertain_lines == len(
+        {u.segment_id for u in transcripts.load(other, session_id).utterances}
+    )
     transcript = transcripts.load(other, session_id)
     assert transcript.utterances and all(u.language_uncertain for u in transcript.utterances)
     for speaker, start, end, _text in timeline:
