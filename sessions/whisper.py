@@ -498,7 +498,7 @@ class Recogniser:
             for (index, turn), segments, ranking in zip(doubtful, retried, turn_rankings, strict=True):
                 before = _mean_probability(results[index], turn.start_s, turn.end_s) or 0.0
                 after = _mean_probability(segments, turn.start_s, turn.end_s)
-                if after is not None and after > before:
+                if after is not None and after > before and not _runaway(segments, turn):
                     results[index] = _replaced(results[index], turn, segments)
                     if ranking[0][1] < LANGUAGE_SURE:
                         unsure.append((index, turn, ranking, segments))
@@ -572,7 +572,7 @@ class Recogniser:
             else:
                 segments = self._decode(audio, [unit], code, offset_s)[0][0]
             score = _mean_probability(segments, unit.start_s, unit.end_s)
-            if score is not None and score > best_score:
+            if score is not None and score > best_score and not _runaway(segments, unit):
                 best_score = score
                 best = [replace(seg, language_p=probability) for seg in segments]
         return best
