@@ -54,15 +54,6 @@ ENDINGS = [
 ]
 
 
-def sentences(count: int, seed: int = 1) -> list[str]:
-    rng = random.Random(seed)
-    return [
-        f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(NOUNS)} "
-        f"{rng.choice(STATES)} {rng.choice(ENDINGS)}"
-        for _ in range(count)
-    ]
-
-
 FRENCH_SUBJECTS = [
     "Ma sœur",
     "La maîtresse",
@@ -154,22 +145,27 @@ PIDGIN_ENDINGS = [
 ]
 
 
-def french_sentences(count: int, seed: int = 1) -> list[str]:
+def _sentences(banks: tuple[list[str], ...], count: int, seed: int) -> list[str]:
+    """Sentences of one word-bank choice per slot (subject, verb, noun, state, ending); the
+    same seed gives the same sentences (the English ones are those of earlier figures)."""
     rng = random.Random(seed)
-    return [
-        f"{rng.choice(FRENCH_SUBJECTS)} {rng.choice(FRENCH_VERBS)} {rng.choice(FRENCH_NOUNS)} "
-        f"{rng.choice(FRENCH_STATES)} {rng.choice(FRENCH_ENDINGS)}"
-        for _ in range(count)
-    ]
+    return [" ".join(rng.choice(bank) for bank in banks) for _ in range(count)]
+
+
+def sentences(count: int, seed: int = 1) -> list[str]:
+    return _sentences((SUBJECTS, VERBS, NOUNS, STATES, ENDINGS), count, seed)
+
+
+def french_sentences(count: int, seed: int = 1) -> list[str]:
+    return _sentences(
+        (FRENCH_SUBJECTS, FRENCH_VERBS, FRENCH_NOUNS, FRENCH_STATES, FRENCH_ENDINGS), count, seed
+    )
 
 
 def pidgin_sentences(count: int, seed: int = 1) -> list[str]:
-    rng = random.Random(seed)
-    return [
-        f"{rng.choice(PIDGIN_SUBJECTS)} {rng.choice(PIDGIN_VERBS)} {rng.choice(PIDGIN_NOUNS)} "
-        f"{rng.choice(PIDGIN_STATES)} {rng.choice(PIDGIN_ENDINGS)}"
-        for _ in range(count)
-    ]
+    return _sentences(
+        (PIDGIN_SUBJECTS, PIDGIN_VERBS, PIDGIN_NOUNS, PIDGIN_STATES, PIDGIN_ENDINGS), count, seed
+    )
 
 
 @dataclass(frozen=True)

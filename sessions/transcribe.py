@@ -320,7 +320,7 @@ def _plan_window(
     kept = spans if last else [span for span in spans if span[0] < offset_s + WINDOW_S]
     until = duration_s if last else max(kept[-1][1] if kept else offset_s + WINDOW_S, offset_s + 1.0)
     if energies is None or energies.channels < 2:
-        return whisper.chunks_of(kept), until
+        return whisper.pack(kept), until
     pieces = [piece for a, b in kept for piece in energies.turns(a, b)]
     if language is not None:
         return whisper.chunks_by_group(pieces, lambda _speaker: language), until

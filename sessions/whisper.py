@@ -154,15 +154,10 @@ def load_audio(path: Path, start_s: float = 0.0, duration_s: float | None = None
     return np.frombuffer(data, dtype="<f4")
 
 
-def plan_chunks(
-    audio: np.ndarray, turn_of: Callable[[float, float], int | None] | None = None
-) -> list[Chunk]:
-    """Find the speech (Silero VAD) and pack it, pauses left out, into chunks of at most 30 s.
-
-    With *turn_of* (who speaks in a time range, e.g. from microphone channels), each chunk
-    also lists its speaker turns, so a turn in another language can be decoded on its own.
-    """
-    return chunks_of(speech_spans(audio), turn_of)
+def plan_chunks(audio: np.ndarray) -> list[Chunk]:
+    """Find the speech (Silero VAD) and pack it, pauses left out, into chunks of at most 30 s
+    (one speaker, or speakers not told apart; chunks_by_group() for several microphones)."""
+    return pack(speech_spans(audio))
 
 
 def speech_spans(audio: np.ndarray, offset_s: float = 0.0) -> list[Span]:
@@ -182,16 +177,6 @@ def speech_spans(audio: np.ndarray, offset_s: float = 0.0) -> list[Span]:
         )
         for item in speech
     ]
-
-
-def chunks_of(
-    spans: Sequence[Span], turn_of: Callable[[float, float], int | None] | None = None
-) -> list[Chunk]:
-    """Pack stretches of speech into chunks, each with its speaker turns if *turn_of* is given."""
-    chunks = pack(spans)
-    if turn_of is None:
-        return chunks
-    return [replace(chunk, turns=_turns(chunk.pieces, turn_of)) for chunk in chunks]
 
 
 SpeakerPiece = tuple[float, float, "int | None"]  # a stretch of one speaker's speech: start, end, who
@@ -255,20 +240,6 @@ def pack(spans: Sequence[Span]) -> list[Chunk]:
             groups.append([(start, end)])
             length = end - start
     return [Chunk(group[0][0], group[-1][1], (), tuple(group)) for group in groups]
-
-
-def _turns(pieces: Sequence[Span], turn_of: Callable[[float, float], int | None]) -> tuple[Span, ...]:
-    """Consecutive pieces said by the same speaker, joined; () if one speaker only."""
-    turns: list[list[float]] = []
-    previous: object = object()
-    for start, end in pieces:
-        speaker = turn_of(start, end)
-        if turns and speaker == previous:
-            turns[-1][1] = end
-        else:
-            turns.append([start, end])
-        previous = speaker
-    return tuple((a, b) for a, b in turns) if len(turns) > 1 else ()
 
 
 def release_free_memory() -> None:

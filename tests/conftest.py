@@ -100,6 +100,22 @@ def read_only_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
+def mbrola_folder() -> Path:
+    """The MBROLA voices scripts/mbrola-voices unpacks under .cache/ (from this machine's own
+    package mirror; `make test` fetches them first, so this only checks they are there)."""
+    root = Path(__file__).resolve().parents[1]
+    folder = root / ".cache" / "mbrola"
+    result = subprocess.run(
+        ["sh", str(root / "scripts" / "mbrola-voices"), str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return folder
+
+
+@pytest.fixture(scope="session")
 def model_store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
     """The bundled Whisper base model, assembled once for the whole test run."""
     store = ModelStore(tmp_path_factory.mktemp("data"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import jiwer
@@ -26,26 +25,11 @@ from sessions import editing, extracts, transcripts, whisper
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 FRENCH = (
     "Je suis arrivée à Paris il y a trois ans avec ma petite fille. Les femmes de l'association "
     "m'ont aidée chaque semaine. Le plus important, c'est de ne pas rester seule. Au début, je ne "
     "comprenais pas les papiers. Aujourd'hui, je suis fière de mon chemin."
 )
-
-
-@pytest.fixture(scope="session")
-def mbrola_folder() -> Path:
-    """The unpacked MBROLA voices (fetched once; `make test` has the mirror in reach)."""
-    folder = ROOT / ".cache" / "mbrola"
-    result = subprocess.run(
-        ["sh", str(ROOT / "scripts" / "mbrola-voices"), str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return folder
 
 
 def _words(text: str) -> str:
