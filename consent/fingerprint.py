@@ -102,7 +102,7 @@ def _setting(ws: Workspace, speaker: str, utterances: Sequence[transcripts.Utter
         return NO_PROTECTION
     digest = protection_digest(ws, speaker)
     chosen = protection.get(ws, speaker)
-    if chosen.mode == "revoice" and len(chosen.voices) > 1:
+    if chosen.mode in protection.SYNTHETIC and len(chosen.voices) > 1:
         read_by = ",".join(chosen.voice_for(u.language) for u in utterances if u.speaker_id == speaker)
         digest += ":read-by:" + hashlib.sha256(read_by.encode()).hexdigest()[:16]
     return digest

@@ -1,5 +1,5 @@
-"""Each participant's voice protection: the mode she chose (revoice or disguise) and its
-settings. The mode is part of what she consents to, so it is part of every fingerprint.
+"""Each participant's voice protection: the mode she chose (revoice, retell or disguise) and
+its settings. The mode is part of what she consents to, so it is part of every fingerprint.
 
 Disguise parameters are drawn per participant per show from a secure random source, kept
 in the workspace database only, and never written into any output or log: the fingerprint
@@ -18,7 +18,11 @@ from podcast.clock import now_iso
 from podcast.errors import InvalidInputError
 from podcast.workspace import Workspace
 
-MODES = ("revoice", "disguise")
+MODES = ("revoice", "retell", "disguise")
+# The modes in which a synthetic voice reads her reviewed words (her voice is never heard).
+SYNTHETIC = ("revoice", "retell")
+# Retell's version (publish.revoice.retell), part of her protection digest as DISGUISE_METHOD is.
+RETELL_METHOD = 1
 # The disguise transform's version (publish.disguise). It is part of her protection digest,
 # hence of every fingerprint: when the transform changes, the audio she approved is no longer
 # what would be published, so her earlier decisions no longer match and she is asked again.
@@ -37,6 +41,20 @@ DISGUISE_WARNING = (
     "undisguised voice, 8-9 % for one who also has this software, 3-4 % for one who has her "
     "parameters; 50 % would mean no better than chance). Revoice (a synthetic voice reads her "
     "words) removed her acoustic identity in every test."
+)
+
+# What `participant protect NAME disguise` says before she confirms it (docs/privacy.md).
+DISGUISE_FIGURES = (
+    "in our tests a voice-recognition program linked a disguised voice to the speaker's own "
+    "voice far more often than chance, and listeners lost about a third of the words."
+)
+
+# What the review room recommends (docs/privacy.md: the figures behind it).
+RECOMMENDED = "retell"
+# What `participant protect NAME retell` adds (docs/privacy.md).
+RETELL_NOTE = (
+    "Retell keeps her melody and rhythm: no voice-recognition program could link the synthetic "
+    "voice to her in our tests, but her way of speaking (pace, pauses, rises and falls) is kept."
 )
 
 # A spread of colours (semitones) for the synthetic voice, so each participant keeps a
@@ -105,13 +123,22 @@ def _draw(low: float, high: float, *, avoid: tuple[float, float] | None = None) 
             return value
 
 
-def set_mode(ws: Workspace, pseudonym: str, mode: str, voice: str | None = None) -> Protection:
-    """Record her choice of protection (and synthetic voice for revoice: a name, or one per
-    language as "en=joe,fr=siwis")."""
+def set_mode(
+    ws: Workspace, pseudonym: str, mode: str, voice: str | None = None, *, reduced: bool = False
+) -> Protection:
+    """Record her choice of protection (and synthetic voice for revoice and retell: a name, or
+    one per language as "en=joe,fr=siwis"). Disguise is reduced protection: it is recorded
+    only when *reduced* says she chose it knowing so."""
     if mode not in MODES:
-        raise InvalidInputError(f"Unknown protection {mode!r}.", hint="Choose revoice or disguise.")
+        raise InvalidInputError(f"Unknown protection {mode!r}.", hint="Choose revoice, retell or disguise.")
+    if mode == "disguise" and not reduced:
+        raise InvalidInputError(
+            "Disguise is reduced protection and may be hard to understand: " + DISGUISE_FIGURES,
+            hint="If she still chooses it, say so: podcast participant protect NAME disguise "
+            "--reduced-protection",
+        )
     person = participants.get(ws, pseudonym)
-    if mode == "revoice":
+    if mode in SYNTHETIC:
         _check_distinct(ws, person.id, get(ws, person.id).colour_st, parse_voices(voice or BUNDLED_VOICE))
     ws.conn.execute(
         "INSERT INTO protection (participant_id, mode, voice, updated_at) VALUES (?, ?, ?, ?) "
@@ -130,7 +157,7 @@ def _check_distinct(ws: Workspace, participant_id: str, colour_st: float, voices
         if other.id == participant_id:
             continue
         theirs = get(ws, other.id)
-        if not theirs.chosen or theirs.mode != "revoice" or theirs.colour_st != colour_st:
+        if not theirs.chosen or theirs.mode not in SYNTHETIC or theirs.colour_st != colour_st:
             continue
         for language in {*voices, *theirs.voices} - {""} or {""}:
             mine = voices.get(language) or voices.get("")
@@ -194,4 +221,6 @@ def digest(ws: Workspace, participant_id: str) -> str:
         params = disguise_params(ws, participant_id)
         secret = json.dumps(params.__dict__, sort_keys=True).encode()
         return f"disguise-v{DISGUISE_METHOD}:" + hashlib.sha256(secret).hexdigest()[:32]
+    if protection.mode == "retell":
+        return f"retell-v{RETELL_METHOD}:{protection.voice}:{protection.colour_st:+.1f}"
     return f"revoice:{protection.voice}:{protection.colour_st:+.1f}"

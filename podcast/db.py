@@ -220,6 +220,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE segments ADD COLUMN language_p REAL;
     """,
+    # 11: a third protection, retell (a synthetic voice with her timing and melody). SQLite
+    # cannot change a CHECK constraint in place: the table is rebuilt.
+    """
+    CREATE TABLE protection_11 (
+        participant_id  TEXT PRIMARY KEY REFERENCES participants (id),
+        mode            TEXT NOT NULL CHECK (mode IN ('revoice', 'retell', 'disguise')),
+        voice           TEXT,
+        updated_at      TEXT NOT NULL
+    );
+    INSERT INTO protection_11 SELECT participant_id, mode, voice, updated_at FROM protection;
+    DROP TABLE protection;
+    ALTER TABLE protection_11 RENAME TO protection;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

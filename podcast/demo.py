@@ -240,7 +240,7 @@ def run_demo(
     _cleared_id, refused_id = _demo_extracts(ws, session.id)
     # In a real workshop a person corrects the transcript here; the demo accepts it as is.
     transcripts.mark_reviewed(ws, session.id)
-    protection.set_mode(ws, "Chidinma", "disguise")
+    protection.set_mode(ws, "Chidinma", "disguise", reduced=True)
     sensitive.add(ws, ["new city"], session.id)
     step("Rendering the protected extracts (and checking the redaction by ear, with Whisper)")
     anonymise.render_session(ws, session.id, voices=voices, models=store)

@@ -73,7 +73,8 @@ class ShowSettings:
         "Di pikin sabi am.",
         "Na so e be, we dey manage.",
     )
-    # Voice protection until a participant chooses hers: revoice (strong) or disguise.
+    # Voice protection until a participant chooses hers: revoice or retell (a synthetic voice
+    # reads her words, flat or with her melody). Disguise is never a default.
     protection_default: str = "revoice"
     # Where `podcast deploy` sends the published folder: an absolute folder, or an SSH
     # destination (user@host:/path); the SSH key's path (never a password).
@@ -136,9 +137,16 @@ def validate(settings: ShowSettings) -> None:
             raise _field_error("pidgin_words", exc.message, exc.hint or "") from None
     if not settings.spoken_languages:
         raise _field_error("spoken_languages", "is empty.", 'List at least one language, e.g. ["fr"].')
-    if settings.protection_default not in ("revoice", "disguise"):
+    if settings.protection_default == "disguise":
         raise _field_error(
-            "protection_default", f"is {settings.protection_default!r}.", "Use 'revoice' or 'disguise'."
+            "protection_default",
+            "is 'disguise': reduced protection is never a default, each participant chooses it herself.",
+            "Use 'revoice' or 'retell'; a participant who wants disguise: "
+            "podcast participant protect NAME disguise --reduced-protection",
+        )
+    if settings.protection_default not in ("revoice", "retell"):
+        raise _field_error(
+            "protection_default", f"is {settings.protection_default!r}.", "Use 'revoice' or 'retell'."
         )
     if settings.category not in CATEGORIES:
         raise _field_error(

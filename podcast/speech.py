@@ -26,10 +26,17 @@ def espeak_binary() -> str:
 
 
 def synthesize(
-    text: str, *, voice: str = "en", speed_wpm: int = 150, pitch: int = 50, env: dict[str, str] | None = None
+    text: str,
+    *,
+    voice: str = "en",
+    speed_wpm: int = 150,
+    pitch: int = 50,
+    env: dict[str, str] | None = None,
+    ssml: bool = False,
 ) -> tuple[np.ndarray, int]:
     """Speak *text* with espeak-ng; returns mono float32 samples and the sample rate. *env*:
-    the environment of espeak-ng (an MBROLA voice's data path and program)."""
+    the environment of espeak-ng (an MBROLA voice's data path and program); *ssml*: the text
+    is SSML (`<speak>…<break time="500ms"/>…</speak>`)."""
     with tempfile.TemporaryDirectory(prefix="podcast-speech-") as tmp:
         out = Path(tmp) / "speech.wav"
         command = [
@@ -42,6 +49,7 @@ def synthesize(
             str(pitch),
             "-w",
             str(out),
+            *(["-m"] if ssml else []),
             "--",
             text,
         ]

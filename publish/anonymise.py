@@ -123,7 +123,7 @@ def _check_voice_languages(ws: Workspace, extract: Extract, voices: VoiceStore) 
         if utterance.speaker_id is None:
             continue
         choice = protection.get(ws, utterance.speaker_id)
-        if choice.mode != "revoice":
+        if choice.mode not in protection.SYNTHETIC:
             continue
         voice = voices.get(choice.voice_for(utterance.language))
         needed = protection.READ_AS.get(utterance.language, utterance.language)
@@ -175,7 +175,7 @@ def render(
     transcript = transcripts.load(ws, extract.session_id)
     utterances = extracts.utterances_in(transcript, extract)
     modes = {speaker: protection.get(ws, speaker) for speaker in content.speakers}
-    if any(p.mode == "revoice" for p in modes.values()) and not content.reviewed:
+    if any(p.mode in protection.SYNTHETIC for p in modes.values()) and not content.reviewed:
         raise InvalidInputError(
             f"Extract {extract.id} has lines not reviewed yet: a synthetic voice would read "
             "uncorrected words.",
@@ -183,7 +183,7 @@ def render(
             f"them reviewed there or with: podcast transcript review {extract.session_id}",
         )
     for utterance in utterances:
-        revoiced = modes[utterance.speaker_id or ""].mode == "revoice"
+        revoiced = modes[utterance.speaker_id or ""].mode in protection.SYNTHETIC
         if revoiced and any(w.text == whisper.NOT_UNDERSTOOD for w in utterance.words):
             raise InvalidInputError(
                 f"Extract {extract.id}: line {utterance.key} of {utterance.speaker} is marked "
@@ -224,6 +224,19 @@ def render(
             length = len(speech) / RATE_HZ
             cursor = start + length + TURN_GAP_S
             words = _spread(shown, start, length)
+        elif choice.mode == "retell":
+            # Her channel is read for its pitch contour only; none of its sound is used.
+            if speaker not in sources:
+                sources[speaker] = _source(ws, extract, speaker)
+            hidden = redaction.redacted_indexes(spans)
+            said = [word for i, word in enumerate(timed) if i not in hidden]
+            voice = voices.get(choice.voice_for(utterance.language))
+            speech, placed = revoice.retell(said, sources[speaker], RATE_HZ, voice, choice.colour_st, RATE_HZ)
+            start = max(said[0][0] if said else timed[0][0], cursor)
+            first = int(start * RATE_HZ)
+            out[first : first + len(speech)] += speech
+            cursor = max(cursor, start + len(speech) / RATE_HZ)
+            words = _retold_times(timed, spans, shown, placed, start)
         else:
             if speaker not in sources:
                 secret = protection.disguise_params(ws, speaker)
@@ -245,7 +258,7 @@ def render(
                 names.get(speaker, "unknown"), choice.mode, tuple(words), speaker, utterance.language
             )
         )
-    sources.clear()  # each speaker's disguised channel is in the output now
+    sources.clear()  # each speaker's disguised channel is in the output now (or no longer needed)
     end = max(cursor, total / RATE_HZ)
     audio = out[: int(end * RATE_HZ)]
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
@@ -331,6 +344,32 @@ def _spread(texts: list[str], start: float, length: float) -> list[RenderedWord]
         words.append(RenderedWord(round(at, 3), round(at + span, 3), text))
         at += span
     return words
+
+
+def _retold_times(
+    timed: list[tuple[float, float, str]],
+    spans: list[redaction.Span],
+    shown: list[str],
+    placed: list[revoice.Placed],
+    start: float,
+) -> list[RenderedWord]:
+    """Word times of a retold line: where the synthetic voice said each word; a redacted word
+    keeps her duration, after the word before it (nothing is said there)."""
+    moved: list[tuple[float, float, str]] = []
+    spoken = iter(placed)
+    shift = start - timed[0][0]
+    hidden = redaction.redacted_indexes(spans)
+    for index, (word_start, word_end, text) in enumerate(timed):
+        if index in hidden:
+            moved.append((word_start + shift, word_end + shift, text))
+            continue
+        said = next(spoken, None)
+        if said is None:  # nothing left to place it by (a word too short to be synthesised)
+            moved.append((word_start + shift, word_end + shift, text))
+            continue
+        moved.append((start + said.start_s, start + said.end_s, text))
+        shift = start + said.end_s - word_end
+    return _keep_times(moved, spans, shown)
 
 
 def _keep_times(

@@ -28,19 +28,36 @@ def _voices() -> VoiceStore:
 def protect(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Her pseudonym.")],
-    mode: Annotated[str, typer.Argument(help="revoice (strong) or disguise (reduced).")],
+    mode: Annotated[
+        str,
+        typer.Argument(
+            help="revoice (a synthetic voice reads her words), retell (the same, with her melody "
+            "and timing) or disguise (her own voice changed: reduced protection, needs "
+            "--reduced-protection)."
+        ),
+    ],
     voice: Annotated[
         list[str] | None,
         typer.Option(
-            help="Synthetic voice for revoice (see 'podcast voices list'); one per language she "
-            "speaks: --voice en=joe --voice fr=siwis. Pidgin lines use her English voice.",
+            help="Synthetic voice for revoice and retell (see 'podcast voices list'); one per "
+            "language she speaks: --voice en=joe --voice fr=siwis. Pidgin lines use her English voice.",
         ),
     ] = None,
+    reduced_protection: Annotated[
+        bool,
+        typer.Option(
+            "--reduced-protection",
+            help="Disguise only: she chose it knowing it is reduced protection and may be hard to "
+            "understand.",
+        ),
+    ] = False,
 ) -> None:
     """Choose how a participant's voice is protected (part of what she consents to)."""
     ws = state(ctx).workspace()
     chosen = _chosen_voices(voice or [])
-    choice = protection.set_mode(ws, name, mode, protection.format_voices(chosen) if chosen else None)
+    choice = protection.set_mode(
+        ws, name, mode, protection.format_voices(chosen) if chosen else None, reduced=reduced_protection
+    )
     person = participants.get_by_id(ws, choice.participant_id)
     out = console()
     if choice.mode == "disguise":
@@ -49,10 +66,13 @@ def protect(
         readers = ", ".join(
             f"{escape(v)} ({language})" if language else escape(v) for language, v in choice.voices.items()
         )
+        manner = "with her melody and timing" if choice.mode == "retell" else "in its own manner"
         out.print(
-            f"{escape(person.pseudonym)}: revoice — {readers} "
-            f"(colour {choice.colour_st:+.0f} semitones) reads her reviewed words."
+            f"{escape(person.pseudonym)}: {choice.mode} — {readers} "
+            f"(colour {choice.colour_st:+.0f} semitones) reads her reviewed words {manner}."
         )
+        if choice.mode == "retell":
+            out.print(protection.RETELL_NOTE)
     out.print("Extracts with her voice must be rendered and agreed again.")
 
 

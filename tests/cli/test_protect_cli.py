@@ -25,12 +25,18 @@ def run(cli: CliRunner, ws: Workspace, *args: str, input: str | None = None):  #
 
 
 def test_protect_render_and_review_protected_audio(cli: CliRunner, ws: Workspace, sid: int) -> None:
-    disguise = run(cli, ws, "participant", "protect", "Blessing", "disguise")
+    unconfirmed = run(cli, ws, "participant", "protect", "Blessing", "disguise")
+    assert unconfirmed.exit_code == 1 and "reduced protection" in unconfirmed.output
+    assert "--reduced-protection" in unconfirmed.output
+    assert ws.conn.execute("SELECT COUNT(*) FROM protection").fetchone()[0] == 0, "nothing recorded"
+    disguise = run(cli, ws, "participant", "protect", "Blessing", "disguise", "--reduced-protection")
     assert disguise.exit_code == 0 and "REDUCED protection" in disguise.output and "%" in disguise.output
+    retell = run(cli, ws, "participant", "protect", "Amara", "retell", "--voice", "joe")
+    assert retell.exit_code == 0 and "with her melody and timing" in retell.output
     revoice = run(cli, ws, "participant", "protect", "Amara", "revoice", "--voice", "joe")
     assert revoice.exit_code == 0 and "revoice" in revoice.output
     bad = run(cli, ws, "participant", "protect", "Amara", "pitch-shift")
-    assert bad.exit_code == 1 and "revoice or disguise" in bad.output
+    assert bad.exit_code == 1 and "revoice, retell or disguise" in bad.output
     run(cli, ws, "extract", "add", str(sid), "--find", "arrived in Paris")
     run(cli, ws, "extract", "add", str(sid), "--find", "thank you")
     refused = run(cli, ws, "anonymise", "session", str(sid))

@@ -259,7 +259,7 @@ def test_a_new_disguise_method_must_be_heard_again(
 ) -> None:
     # She approved audio made by one version of the disguise transform; a toolkit upgrade that
     # changes the transform changes what would be published, so her grant no longer applies.
-    protection.set_mode(ws, "Blessing", "disguise")
+    protection.set_mode(ws, "Blessing", "disguise", reduced=True)
     extract = extracts.add(ws, sid, find="arrived in paris")
     review.run(ws, sid, Scripted([Answer.YES, Answer.YES]), witness=participants.get(ws, "Fatou"))
     assert decisions.status(ws, extract).cleared

@@ -43,4 +43,69 @@ def test_two_participants_never_get_the_same_voice_in_the_same_colour(tmp_path) 
     assert "voices add --mbrola" in (info.value.hint or "")
     chosen = protection.set_mode(ws, names[12], "revoice", "en=mb-us1,fr=mb-fr4")
     assert chosen.voices == {"en": "mb-us1", "fr": "mb-fr4"}
-    protection.set_mode(ws, names[12], "disguise")  # disguise has no synthetic voice
+    protection.set_mode(ws, names[12], "disguise", reduced=True)  # disguise has no synthetic voice
+
+
+def test_disguise_is_recorded_only_when_chosen_knowing_it_is_reduced(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from consent import participants
+    from podcast.errors import InvalidInputError
+    from podcast.settings import ShowSettings
+    from podcast.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "ws", ShowSettings(title="T"))
+    person = participants.add(ws, "Ada")
+    with pytest.raises(InvalidInputError, match="reduced protection") as info:
+        protection.set_mode(ws, "Ada", "disguise")
+    assert "--reduced-protection" in (info.value.hint or "")
+    assert not protection.get(ws, person.id).chosen, "nothing recorded"
+    assert protection.set_mode(ws, "Ada", "disguise", reduced=True).mode == "disguise"
+
+
+def test_retell_is_its_own_protection_in_every_fingerprint(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from consent import participants
+    from podcast.settings import ShowSettings
+    from podcast.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "ws", ShowSettings(title="T"))
+    person = participants.add(ws, "Ada")
+    protection.set_mode(ws, "Ada", "revoice", "joe")
+    revoiced = protection.digest(ws, person.id)
+    chosen = protection.set_mode(ws, "Ada", "retell", "joe")
+    assert chosen.mode == "retell" and chosen.voice == "joe"
+    retold = protection.digest(ws, person.id)
+    assert retold != revoiced and retold.startswith(f"retell-v{protection.RETELL_METHOD}:")
+
+
+def test_schema_11_keeps_every_choice_and_accepts_retell(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from podcast import db
+
+    path = tmp_path / "state.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    for script in db.MIGRATIONS[:10]:
+        for statement in db._split_sql(script):
+            old.execute(statement)
+    old.execute("PRAGMA user_version = 10")
+    old.execute("INSERT INTO participants (id, pseudonym, created_at) VALUES ('p1', 'Ada', 'now')")
+    old.execute("INSERT INTO protection VALUES ('p1', 'disguise', NULL, 'then')")
+    old.close()
+    conn = db.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION >= 11
+    assert tuple(conn.execute("SELECT * FROM protection").fetchone()) == ("p1", "disguise", None, "then")
+    conn.execute("UPDATE protection SET mode = 'retell'")
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    conn.close()
+
+
+def test_disguise_is_never_the_show_default(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from podcast.errors import SettingsError
+    from podcast.settings import ShowSettings, validate
+
+    validate(ShowSettings(title="T", protection_default="retell"))
+    with pytest.raises(SettingsError, match="never a default"):
+        validate(ShowSettings(title="T", protection_default="disguise"))

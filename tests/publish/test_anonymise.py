@@ -39,7 +39,7 @@ def test_disguise_is_deterministic_differs_from_the_input_and_bleeps_in_place(
     # the 1 kHz bleep (a random one can put the second harmonic on it).
     fixed = protection.DisguiseParams(1.12, 0.85, 0.8, "5eed" * 8)
     monkeypatch.setattr(protection, "draw_disguise_params", lambda: fixed)
-    protection.set_mode(ws, "Blessing", "disguise")
+    protection.set_mode(ws, "Blessing", "disguise", reduced=True)
     sensitive.add(ws, ["Paris"], sid)
     extract = extracts.add(ws, sid, find="arrived in paris")
     first = anonymise.render(ws, extract, voices=VOICES, models=None)
@@ -108,7 +108,7 @@ def test_disguise_parameters_appear_in_no_output_and_no_log(
     ws: Workspace, sid: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     for name in ("Amara", "Blessing"):
-        protection.set_mode(ws, name, "disguise")
+        protection.set_mode(ws, name, "disguise", reduced=True)
     with caplog.at_level("DEBUG"):
         for query in ("arrived in paris", "welcome everybody"):
             anonymise.render(ws, extracts.add(ws, sid, find=query), voices=VOICES, models=None)
@@ -161,7 +161,7 @@ def test_a_new_protection_choice_changes_the_fingerprint(ws: Workspace, sid: int
     anonymise.render(ws, extract, voices=VOICES, models=None)
     revoiced = fingerprint.fingerprint(ws, extract)
     assert revoiced != unrendered and decisions.status(ws, extract).protected
-    protection.set_mode(ws, "Blessing", "disguise")
+    protection.set_mode(ws, "Blessing", "disguise", reduced=True)
     changed = fingerprint.fingerprint(ws, extract)
     assert changed not in (unrendered, revoiced)
     assert not decisions.status(ws, extract).protected, "needs rendering again"
@@ -264,3 +264,35 @@ def test_a_bleep_covers_the_pauses_around_a_word_whose_times_are_short() -> None
     assert (span.start_s, span.end_s) == (0.9, 1.3)  # up to the neighbours, not into them
     (alone,) = redaction.find([(5.0, 5.3, "Paris")], ["paris"])
     assert (alone.start_s, alone.end_s) == (4.75, 5.55)
+
+
+def test_retell_says_her_words_at_her_times_without_her_sound(ws: Workspace, sid: int) -> None:
+    _review(ws, sid)
+    sensitive.add(ws, ["Paris"], sid)
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    revoiced = fingerprint.fingerprint(ws, extract)
+    protection.set_mode(ws, "Blessing", "retell")
+    assert fingerprint.fingerprint(ws, extract) != revoiced, "retell is other content, agreed again"
+    rendering = anonymise.render(ws, extract, voices=VOICES, models=None)
+    assert [line.mode for line in rendering.lines] == ["retell"]
+    her = extracts.utterances_in(transcripts.load(ws, sid), extract)[0]
+    said = [
+        her.offset_s + w.start_s - extract.session_start_s + anonymise.PAD_S
+        for w in her.words
+        if w.text.strip(".,").lower() != "paris"
+    ]
+    shown = [w for w in rendering.lines[0].words if w.text != redaction.REDACTED]
+    assert len(shown) == len(said)
+    assert max(abs(w.start_s - t) for w, t in zip(shown, said, strict=True)) < 0.3, "at her times"
+    assert redaction.REDACTED in [w.text for w in rendering.lines[0].words]
+    rendered, _rate = sf.read(str(rendering.path), dtype="float32")
+    take = next(t for t in ws.conn.execute("SELECT relpath FROM takes"))
+    original, orig_rate = sf.read(str(ws.absolute(take[0])), dtype="float32")
+    start = round((extract.start_s - anonymise.PAD_S) * orig_rate)
+    piece = original[start : start + len(rendered), 1]  # Blessing's channel
+    assert abs(np.corrcoef(piece[: len(rendered)], rendered[: len(piece)])[0, 1]) < 0.2, "not her sound"
+    data = rendering.path.read_bytes()
+    rendering.path.unlink()
+    rendering.path.with_suffix(".json").unlink()
+    again = anonymise.render(ws, extract, voices=VOICES, models=None)
+    assert not again.cached and again.path.read_bytes() == data, "what the room heard is what is published"

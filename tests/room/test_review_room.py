@@ -57,7 +57,7 @@ def room(ws: Workspace, sid: int) -> Iterator[Room]:
     chidinma = participants.add(ws, "Chidinma")
     ws.conn.execute("INSERT INTO session_members VALUES (?, ?, 'participant', 3)", (sid, chidinma.id))
     participants.set_language(ws, "Blessing", "fr")
-    protection.set_mode(ws, "Blessing", "disguise")
+    protection.set_mode(ws, "Blessing", "disguise", reduced=True)
     transcripts.mark_reviewed(ws, sid)
     ids = tuple(extracts.add(ws, sid, find=q).id for q in ("arrived in paris", "thank you"))
     for extract_id in ids:
@@ -295,3 +295,48 @@ def test_fixed_phrases_can_be_read_aloud_in_her_language(room: Room, browser) ->
     english = page.request.get(f"{room.base}/prompt/en/yes")
     assert english.status == 200 and english.body()[:4] == b"RIFF"
     assert page.request.get(f"{room.base}/prompt/en/not-a-phrase").status == 404
+
+
+def test_she_chooses_how_her_voice_is_heard_and_disguise_needs_its_warning(room: Room, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    page.goto(room.entry)
+    extract = f"{room.base}/session/{room.session_id}/extract/{room.extract_ids[0]}"
+    page.goto(f"{extract}/ask/0")  # Amara, on the show's default (revoice)
+    page.get_by_role("link", name="Change how my voice is heard").click()
+    page.wait_for_url("**/ask/0/protection")
+    recommended = page.locator("form.recommended")
+    assert recommended.get_attribute("class") is not None and protection.RECOMMENDED in (
+        recommended.get_attribute("class") or ""
+    )
+    assert "Recommended" in recommended.inner_text()
+    for mode in ("revoice", "retell", "disguise"):  # one plain sentence each, with its figures
+        assert page.locator(f"form.{mode} .sentence").count() == 1
+        assert "%" in (page.locator(f"form.{mode} .figures").text_content() or "")
+    reduced = page.get_by_role("button", name="I choose reduced protection")
+    assert not reduced.is_visible(), "disguise is behind its warning"
+    page.screenshot(path=str(SHOTS / "7-how-her-voice-is-heard.png"), full_page=True)
+    page.locator("form.retell button[type=submit]").click()
+    page.wait_for_url("**changed=1")
+    chosen = protection.get(room.ws, participants.get(room.ws, "Amara").id)
+    assert chosen.mode == "retell" and chosen.chosen
+    assert _ledger(room.ws) == [], "a protection choice is not an answer"
+
+    # Disguise without its warning acknowledged records nothing, even sent by hand.
+    cookie = f"podcast_room={room.token}"
+    form = "application/x-www-form-urlencoded"
+    body = f"csrf={csrf_value(room.token)}&mode=disguise"
+    headers = {"Host": f"127.0.0.1:{room.port}", "Cookie": cookie, "Content-Type": form}
+    status, _, _ = _request(
+        room, "POST", f"{extract.removeprefix(room.base)}/ask/0/protection", headers=headers, body=body
+    )
+    assert status >= 400
+    assert protection.get(room.ws, chosen.participant_id).mode == "retell"
+    page.goto(f"{extract}/ask/0/protection")
+    page.locator("details.reduced summary").click()
+    page.screenshot(path=str(SHOTS / "8-reduced-protection-opened.png"), full_page=True)
+    reduced.click()
+    page.wait_for_url("**changed=1")
+    assert protection.get(room.ws, chosen.participant_id).mode == "disguise"
+
+    page.goto(f"{extract}/ask/1/protection")  # Blessing reads French
+    assert "Conseillé" in page.content() and "Protection réduite" in page.content()
