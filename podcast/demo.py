@@ -236,10 +236,14 @@ def run_demo(
         ),
         on_progress=on_progress,
     )
-    step("Defining two extracts; protecting voices (revoice, and disguise for Chidinma)")
+    step(
+        "Defining two extracts; protecting voices (Amara retold with her melody, Blessing revoiced, "
+        "Chidinma disguised: reduced protection, her choice)"
+    )
     _cleared_id, refused_id = _demo_extracts(ws, session.id)
     # In a real workshop a person corrects the transcript here; the demo accepts it as is.
     transcripts.mark_reviewed(ws, session.id)
+    protection.set_mode(ws, "Amara", "retell")
     protection.set_mode(ws, "Chidinma", "disguise", reduced=True)
     sensitive.add(ws, ["new city"], session.id)
     step("Rendering the protected extracts (and checking the redaction by ear, with Whisper)")

@@ -30,7 +30,22 @@ PHRASES: dict[str, dict[str, str]] = {
         "listen_again": "Listen again",
         "more": "More about how your voice is protected",
         "revoice": "A computer voice reads your words: nobody can recognise your voice.",
-        "disguise": "Your own voice, changed: people who know you well may still recognise it.",
+        "retell": (
+            "A computer voice says your words with your melody and your rhythm: nobody can "
+            "recognise your voice, but your way of speaking stays."
+        ),
+        "disguise": (
+            "Reduced protection: your own voice, changed. It may be hard to understand, and people "
+            "who know you well may still recognise it."
+        ),
+        "protect_title": "How should your voice be heard?",
+        "protect_hint": "Choose one. Everyone will listen to the extract again with your choice.",
+        "protect_change": "Change how my voice is heard",
+        "protect_now": "This is your choice now.",
+        "recommended": "Recommended",
+        "choose": "Choose this",
+        "choose_reduced": "I choose reduced protection",
+        "reduced_summary": "Reduced protection: your own voice, changed (may be hard to understand)",
         "thanks": "Thank you. Your answer is saved.",
         "give_back": "Please give the laptop back.",
         "next": "Next",
@@ -88,6 +103,12 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_facilitator": "facilitator",
         "wb_doubt": "dotted underline: a word the computer was unsure of",
         "wb_language_doubt": "a dashed language (en ?): the computer was unsure which language it is",
+        "more_retell": (
+            "In our tests, a voice-recognition program could not link the synthetic voice to you: "
+            "it was wrong 49 % of the time, nearly as often as tossing a coin (50 %). A program "
+            "that compares melody and rhythm was wrong 44 % of the time: nearly chance, but "
+            "people who know your way of speaking well may notice it."
+        ),
         "more_disguise": (
             "In our tests on recorded voices, a voice-recognition program mistook a disguised voice "
             "for someone else's 35-38 % of the time when it only had the undisguised voice, but "
@@ -117,9 +138,23 @@ PHRASES: dict[str, dict[str, str]] = {
         "listen_again": "Réécouter",
         "more": "En savoir plus sur la protection de votre voix",
         "revoice": "Une voix d'ordinateur lit vos mots : personne ne peut reconnaître votre voix.",
+        "retell": (
+            "Une voix d'ordinateur dit vos mots avec votre mélodie et votre rythme : personne ne "
+            "peut reconnaître votre voix, mais votre façon de parler reste."
+        ),
         "disguise": (
-            "Votre propre voix, transformée : les personnes qui vous connaissent bien "
-            "pourraient encore la reconnaître."
+            "Protection réduite : votre propre voix, transformée. Elle peut être difficile à "
+            "comprendre, et les personnes qui vous connaissent bien pourraient encore la reconnaître."
+        ),
+        "protect_title": "Comment votre voix doit-elle être entendue ?",
+        "protect_hint": "Choisissez-en une. Tout le monde réécoutera l'extrait avec votre choix.",
+        "protect_change": "Changer la façon dont ma voix est entendue",
+        "protect_now": "C'est votre choix actuel.",
+        "recommended": "Conseillé",
+        "choose": "Choisir",
+        "choose_reduced": "Je choisis la protection réduite",
+        "reduced_summary": (
+            "Protection réduite : votre propre voix, transformée (peut être difficile à comprendre)"
         ),
         "thanks": "Merci. Votre réponse est enregistrée.",
         "give_back": "Rendez l'ordinateur, s'il vous plaît.",
@@ -183,6 +218,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_facilitator": "animatrice",
         "wb_doubt": "souligné en pointillés : un mot dont l'ordinateur n'était pas sûr",
         "wb_language_doubt": "une langue en pointillés (en ?) : l'ordinateur n'était pas sûr de la langue",
+        "more_retell": (
+            "Dans nos essais, un programme de reconnaissance vocale n'a pas pu relier la voix "
+            "d'ordinateur à vous : il s'est trompé 49 % du temps, presque autant qu'à pile ou face "
+            "(50 %). Un programme qui compare la mélodie et le rythme s'est trompé 44 % du temps : "
+            "presque le hasard, mais les personnes qui connaissent bien votre façon de parler "
+            "pourraient la remarquer."
+        ),
         "more_disguise": (
             "Dans nos essais sur des voix enregistrées, un programme de reconnaissance vocale s'est "
             "trompé 35 à 38 % du temps quand il n'avait que la voix non transformée, mais seulement "

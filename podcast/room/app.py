@@ -199,9 +199,32 @@ def create_app(config: RoomConfig) -> security.Guard:
                     heard=turn.status.fingerprint,
                     last=last,
                     following=None if last else turn.index + 1,
+                    recommended=protection.RECOMMENDED,
                 )
 
         return screen
+
+    async def choose(request: Request) -> Response:
+        """Her choice of protection, made on her own screen (disguise only with its warning
+        acknowledged). It changes what would be broadcast: the group listens again."""
+        form = await request.form()
+        if not security.csrf_ok(config.token, _text(form.get("csrf"))):
+            return Response("Refused: the form's security value is missing or wrong.", status_code=403)
+        mode = _text(form.get("mode")) or ""
+        if mode not in protection.MODES:
+            return Response("Unknown protection.", status_code=400)
+        return await run_in_threadpool(_choose, request, mode, _text(form.get("reduced")) == "yes")
+
+    def _choose(request: Request, mode: str, reduced: bool) -> Response:
+        with _workspace(config) as ws:
+            turn = _turn(request, ws)
+            where = f"/session/{turn.session_id}/extract/{turn.status.extract.id}"
+            current = protection.get(ws, turn.person.id)
+            if current.mode == mode:
+                return RedirectResponse(f"{where}/ask/{turn.index}", status_code=303)
+            voice = current.voice if current.chosen else None
+            protection.set_mode(ws, turn.person.pseudonym, mode, voice, reduced=reduced)
+        return RedirectResponse(f"{where}?changed=1", status_code=303)
 
     async def record(request: Request) -> Response:
         form = await request.form()
@@ -244,6 +267,12 @@ def create_app(config: RoomConfig) -> security.Guard:
         Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}", her_screen("ask.html")),
         Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}", record, methods=["POST"]),
         Route("/session/{session:int}/extract/{extract:int}/ask/{n:int}/more", her_screen("more.html")),
+        Route(
+            "/session/{session:int}/extract/{extract:int}/ask/{n:int}/protection", her_screen("protect.html")
+        ),
+        Route(
+            "/session/{session:int}/extract/{extract:int}/ask/{n:int}/protection", choose, methods=["POST"]
+        ),
         Route("/session/{session:int}/extract/{extract:int}/thanks/{n:int}", her_screen("thanks.html")),
         Route("/prompt/{language}/{key}", prompt),
         *workbench.routes(lambda: _workspace(config), config.token, page),

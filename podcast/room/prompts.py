@@ -25,7 +25,9 @@ SPOKEN = (
     "no",
     "later",
     "revoice",
+    "retell",
     "disguise",
+    "protect_title",
     "thanks",
     "give_back",
 )

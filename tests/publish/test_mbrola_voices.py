@@ -31,6 +31,8 @@ FRENCH = (
     "comprenais pas les papiers. Aujourd'hui, je suis fière de mon chemin."
 )
 
+SHORT_FRENCH = "Les femmes de l'association m'ont beaucoup aidée."
+
 
 def _words(text: str) -> str:
     return " ".join(re.sub(r"[^\w' ]", " ", text.lower().replace("’", "'")).split())
@@ -85,6 +87,30 @@ def test_a_french_line_is_revoiced_by_a_french_mbrola_voice_and_heard_as_french(
     assert wer <= 0.20, heard
     # Her voice for French is part of what the group agrees to.
     assert "fr=mb-fr1" in protection.digest(ws, protection.get(ws, line.speaker_id or "").participant_id)
+
+    # Retold in French: the same voice with her timing and melody, still heard as French. Her
+    # line here lasts 2.8 s: what she could have said in it.
+    editing.set_text(ws, sid, line.key, SHORT_FRENCH)
+    transcripts.mark_reviewed(ws, sid)
+    extract = extracts.add(ws, sid, find="beaucoup")
+    retold = cli.invoke(
+        app,
+        [*base, "participant", "protect", "Blessing", "retell", "--voice", "fr=mb-fr1", "--voice", "en=joe"],
+    )
+    assert retold.exit_code == 0, retold.output
+    rendering = anonymise.render(ws, extract, voices=VoiceStore(data), models=None)
+    assert [line.mode for line in rendering.lines] == ["retell"]
+    audio, rate = sf.read(str(rendering.path), dtype="float32")
+    mono16 = resample_poly(audio, whisper.SAMPLE_RATE_HZ, rate).astype(np.float32)
+    results = recogniser.transcribe_batch(
+        mono16, whisper.fixed_windows(len(mono16) / whisper.SAMPLE_RATE_HZ), None
+    )
+    segments = [segment for chunk in results for segment in chunk]
+    heard = " ".join(segment.text for segment in segments)
+    wer = jiwer.wer(_words(SHORT_FRENCH), _words(heard))
+    print(f"French line retold by mb-fr1, heard back: WER {wer:.0%}")
+    assert {segment.language for segment in segments} == {"fr"}
+    assert wer <= 0.3, heard
 
 
 def test_an_mbrola_voice_needs_its_unpacked_files(tmp_path: Path) -> None:
