@@ -606,6 +606,15 @@ def report(runs: list[dict[str, object]]) -> None:
         print(f"voice attacker on unprotected speech: {'VALID' if valid else 'INVALID (> 5 %)'} run")
 
 
+def _load_runs(path: Path) -> list[dict[str, object]]:
+    """The runs saved in a scores file (JSON, or gzipped JSON as kept in benchmarks/results/)."""
+    import gzip
+
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    runs: list[dict[str, object]] = json.loads(data.decode("utf-8"))
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -626,7 +635,7 @@ def main() -> None:
     args = parser.parse_args()
     args.modes = args.modes.split(",")
     if args.pool:
-        report([json.loads(p.read_text(encoding="utf-8")) for p in args.pool])
+        report([run for path in args.pool for run in _load_runs(path)])
         return
     if not args.mbrola:
         parser.error("--mbrola DIR is required (make bench-anon fetches the voices)")

@@ -34,27 +34,31 @@ BUNDLED_VOICE = "joe"
 # (docs/privacy.md): what the CLI tells a participant who chooses disguise, and the room at
 # review.
 DISGUISE_WARNING = (
-    "Disguise is REDUCED protection: it is her own voice, transformed, and it sounds more "
-    "machine-like. People who know her well may still recognise her, and an attacker with "
-    "recordings of her and this same software can link it back to her (equal error rate "
-    "measured here on voices of real people: 35-38 % for an attacker who only has her "
-    "undisguised voice, 8-9 % for one who also has this software, 3-4 % for one who has her "
-    "parameters; 50 % would mean no better than chance). Revoice (a synthetic voice reads her "
-    "words) removed her acoustic identity in every test."
+    "Disguise is REDUCED protection: it is her own voice, transformed; it sounds machine-like "
+    "and is hard to understand (the local transcriber missed 53-63 % of the words, against "
+    "16-19 % undisguised). People who know her well may still recognise her, and an attacker "
+    "with recordings of her and this same software can link it back to her (equal error rate "
+    "measured here: 31-36 % for an attacker who only has her undisguised voice, 9-12 % for one "
+    "who also has this software, 3-5 % for one who has her parameters; 50 % would mean no "
+    "better than chance). Retell and revoice (a synthetic voice says her words) removed her "
+    "acoustic identity in every test."
 )
 
 # What `participant protect NAME disguise` says before she confirms it (docs/privacy.md).
 DISGUISE_FIGURES = (
-    "in our tests a voice-recognition program linked a disguised voice to the speaker's own "
-    "voice far more often than chance, and listeners lost about a third of the words."
+    "in our tests an attacker with this software linked a disguised voice to the speaker's own "
+    "(equal error rate 9-12 %, where 50 % is chance), and the transcriber missed more than half "
+    "of the words."
 )
 
 # What the review room recommends (docs/privacy.md: the figures behind it).
 RECOMMENDED = "retell"
 # What `participant protect NAME retell` adds (docs/privacy.md).
 RETELL_NOTE = (
-    "Retell keeps her melody and rhythm: no voice-recognition program could link the synthetic "
-    "voice to her in our tests, but her way of speaking (pace, pauses, rises and falls) is kept."
+    "Retell keeps the shape of her melody and her timing, never her sound: voice-recognition "
+    "attacks were at 43-50 % equal error rate in our tests (50 % is chance), and an attacker "
+    "comparing melody and timing at 40-45 %; people who know her way of speaking well may "
+    "still notice it (docs/privacy.md)."
 )
 
 # A spread of colours (semitones) for the synthetic voice, so each participant keeps a

@@ -105,15 +105,16 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_language_doubt": "a dashed language (en ?): the computer was unsure which language it is",
         "more_retell": (
             "In our tests, a voice-recognition program could not link the synthetic voice to you: "
-            "it was wrong 49 % of the time, nearly as often as tossing a coin (50 %). A program "
-            "that compares melody and rhythm was wrong 44 % of the time: nearly chance, but "
+            "it was wrong 43-50 % of the time, nearly as often as tossing a coin (50 %). A program "
+            "that compares melody and rhythm was wrong 40-45 % of the time: nearly chance, but "
             "people who know your way of speaking well may notice it."
         ),
         "more_disguise": (
-            "In our tests on recorded voices, a voice-recognition program mistook a disguised voice "
-            "for someone else's 35-38 % of the time when it only had the undisguised voice, but "
-            "only 8-9 % of the time when it also had this software. People who know you well may "
-            "recognise you. A computer voice (revoice) is safer."
+            "In our tests, a voice-recognition program that had your undisguised voice was wrong "
+            "only 31-36 % of the time, and only 9-12 % of the time when it also had this software "
+            "(a coin toss is wrong 50 %). A computer could not make out more than half of the "
+            "words. People who know you well may recognise you. A computer voice (retell or "
+            "revoice) is safer."
         ),
     },
     "fr": {
@@ -220,16 +221,18 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_language_doubt": "une langue en pointillés (en ?) : l'ordinateur n'était pas sûr de la langue",
         "more_retell": (
             "Dans nos essais, un programme de reconnaissance vocale n'a pas pu relier la voix "
-            "d'ordinateur à vous : il s'est trompé 49 % du temps, presque autant qu'à pile ou face "
-            "(50 %). Un programme qui compare la mélodie et le rythme s'est trompé 44 % du temps : "
+            "d'ordinateur à vous : il s'est trompé 43 à 50 % du temps, presque autant qu'à pile ou "
+            "face (50 %). Un programme qui compare la mélodie et le rythme s'est trompé 40 à 45 % "
+            "du temps : "
             "presque le hasard, mais les personnes qui connaissent bien votre façon de parler "
             "pourraient la remarquer."
         ),
         "more_disguise": (
-            "Dans nos essais sur des voix enregistrées, un programme de reconnaissance vocale s'est "
-            "trompé 35 à 38 % du temps quand il n'avait que la voix non transformée, mais seulement "
-            "8 à 9 % du temps quand il avait aussi ce logiciel. Les personnes qui vous connaissent "
-            "bien pourraient vous reconnaître. Une voix d'ordinateur est plus sûre."
+            "Dans nos essais, un programme de reconnaissance vocale qui avait votre voix non "
+            "transformée ne s'est trompé que 31 à 36 % du temps, et seulement 9 à 12 % du temps "
+            "quand il avait aussi ce logiciel (pile ou face se trompe 50 % du temps). Un "
+            "ordinateur n'a pas compris plus de la moitié des mots. Les personnes qui vous "
+            "connaissent bien pourraient vous reconnaître. Une voix d'ordinateur est plus sûre."
         ),
     },
 }
