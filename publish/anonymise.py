@@ -231,7 +231,13 @@ def render(
             hidden = redaction.redacted_indexes(spans)
             said = [word for i, word in enumerate(timed) if i not in hidden]
             voice = voices.get(choice.voice_for(utterance.language))
-            speech, placed = revoice.retell(said, sources[speaker], RATE_HZ, voice, choice.colour_st, RATE_HZ)
+            # Only her line's stretch of the channel is analysed (her melody is normalised per
+            # line, as measured; and the work stays proportional to the line, not the extract).
+            low = max(0.0, (said[0][0] if said else 0.0) - PAD_S)
+            high = (said[-1][1] if said else 0.0) + PAD_S
+            stretch = sources[speaker][int(low * RATE_HZ) : int(high * RATE_HZ)]
+            local = [(s - low, e - low, text) for s, e, text in said]
+            speech, placed = revoice.retell(local, stretch, RATE_HZ, voice, choice.colour_st, RATE_HZ)
             start = max(said[0][0] if said else timed[0][0], cursor)
             first = int(start * RATE_HZ)
             out[first : first + len(speech)] += speech
