@@ -60,6 +60,7 @@ from benchmarks.common import french_sentences, sentences  # noqa: E402
 from consent import protection  # noqa: E402
 from consent.protection import DisguiseParams, draw_disguise_params  # noqa: E402
 from podcast.models import ModelStore, default_data_dir  # noqa: E402
+from publish.anonymise import _spread as revoiced_word_times  # noqa: E402
 from publish.disguise import WORK_RATE_HZ, disguise, mcadams, praat_change_gender  # noqa: E402
 from publish.revoice import melody_correlation, pitch_track, retell, speak  # noqa: E402
 from publish.voices import Voice, _bundled  # noqa: E402
@@ -464,7 +465,8 @@ def run_language(
             spans = [(a, b) for a, b, _w in timed[s][index]]
         elif mode == "revoice":
             out = speak(texts[index], reader, 0.0, RATE)
-            spans = _spread([w for _a, _b, w in timed[s][index]], len(out) / RATE)
+            words = [w for _a, _b, w in timed[s][index]]
+            spans = [(w.start_s, w.end_s) for w in revoiced_word_times(words, 0.0, len(out) / RATE)]
         else:
             words = timed[s][index]
             out, placed = retell(words, raw[s][index], RATE, reader, 0.0, RATE)
@@ -541,13 +543,6 @@ def _cpu() -> float:
     """CPU seconds of this process and of the programs it ran (espeak-ng and mbrola)."""
     times = os.times()
     return time.process_time() + times.children_user + times.children_system
-
-
-def _spread(words: list[str], length: float) -> list[tuple[float, float]]:
-    """Word spans of plain revoice: in proportion to their letters (as publish.anonymise)."""
-    weights = np.array([len(w) + 1 for w in words], dtype=np.float64)
-    edges = np.concatenate([[0.0], np.cumsum(weights) / weights.sum() * length])
-    return list(itertools.pairwise(edges))
 
 
 # --- report ------------------------------------------------------------------------------------

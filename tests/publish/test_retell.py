@@ -5,7 +5,6 @@ Whisper model, as a transcript's do; the bundled Piper voice retells it."""
 
 from __future__ import annotations
 
-import itertools
 import re
 
 import jiwer
@@ -16,6 +15,7 @@ from scipy.signal import resample_poly
 from podcast import speech
 from podcast.models import ModelStore
 from publish import revoice
+from publish.anonymise import _spread
 from publish.voices import _bundled
 from sessions import whisper
 
@@ -73,9 +73,8 @@ def test_retell_keeps_her_pauses_timing_and_melody_and_is_understood(recogniser:
         her, RATE, spans, out, RATE, [(p.start_s + origin, p.end_s + origin) for p in placed]
     )
     plain = revoice.speak(transcript, _bundled(), 0.0, RATE)
-    weights = np.array([len(w) + 1 for _s, _e, w in words], dtype=float)
-    edges = np.concatenate([[0.0], np.cumsum(weights) / weights.sum() * len(plain) / RATE])
-    flat = revoice.melody_correlation(her, RATE, spans, plain, RATE, list(itertools.pairwise(edges)))
+    placed_plain = [(w.start_s, w.end_s) for w in _spread([w for _s, _e, w in words], 0.0, len(plain) / RATE)]
+    flat = revoice.melody_correlation(her, RATE, spans, plain, RATE, placed_plain)
     print(f"melody kept: retell r = {retold:.2f}, plain revoice r = {flat}")
     assert retold is not None and retold >= 0.7
     assert flat is None or flat < retold - 0.2
