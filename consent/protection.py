@@ -22,7 +22,7 @@ MODES = ("revoice", "retell", "disguise")
 # The modes in which a synthetic voice reads her reviewed words (her voice is never heard).
 SYNTHETIC = ("revoice", "retell")
 # Retell's version (publish.revoice.retell), part of her protection digest as DISGUISE_METHOD is.
-RETELL_METHOD = 1
+RETELL_METHOD = 2  # 2: phrase timing, her pauses from her channel, MBROLA given her melody itself
 # The disguise transform's version (publish.disguise). It is part of her protection digest,
 # hence of every fingerprint: when the transform changes, the audio she approved is no longer
 # what would be published, so her earlier decisions no longer match and she is asked again.

@@ -62,3 +62,18 @@ def synthesize(
             )
         data, rate = sf.read(str(out), dtype="float32", always_2d=False)
     return np.asarray(data, dtype=np.float32), int(rate)
+
+
+def phonemes(text: str, *, voice: str, speed_wpm: int = 150, env: dict[str, str] | None = None) -> str:
+    """espeak-ng's reading of *text* as MBROLA input (a .pho text: one phone a line, its
+    duration in ms, then pitch points as percent-of-phone and Hz pairs). *voice* is an MBROLA
+    voice (mb-fr1); *env* as for synthesize."""
+    command = [espeak_binary(), "-q", "--pho", "-v", voice, "-s", str(speed_wpm), "--", text]
+    log.debug("running espeak-ng --pho -v %s", voice)
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    if result.returncode != 0:
+        raise AudioError(
+            f"espeak-ng failed for voice {voice!r}: {result.stderr.strip()[-200:]}",
+            hint="Check the voice name with: espeak-ng --voices",
+        )
+    return result.stdout

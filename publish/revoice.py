@@ -2,10 +2,20 @@
 
 Revoice reads them in the voice's own flat manner. Retell (`retell`) reads them with her
 timing and her melody: each stretch of speech between her pauses is synthesised whole (so
-the words keep their natural joins), stretched word by word to her word durations, and given
-her pitch contour, normalised (her median and range replaced by the synthetic voice's), by
-Praat's PSOLA (a Manipulation with a duration tier and a pitch tier). Her pauses are kept.
-Nothing of her audio is in the output: only the shape of her pitch and her timing.
+the words keep their natural joins) and made as long as hers, and each of its words is given
+her pitch contour over that word, normalised (her median and range replaced by the synthetic
+voice's). Her pauses are kept. Nothing of her audio is in the output: only the shape of her
+pitch and her timing.
+
+Timing follows her phrase by phrase, not word by word: a transcript's word times are the
+recogniser's guesses (a pause is often counted into the word before it, a short word given
+0.05 s), and stretching each word to them made French retell misheard twice as often as
+stretching the phrase (docs/privacy.md has the figures).
+
+An MBROLA voice is given her timing and melody in its own input (the phones espeak-ng reads
+the words as, with new durations and pitch points), so each word's place is exact; a Piper
+voice's speech is changed afterwards by Praat's PSOLA (a Manipulation with a duration tier and
+a pitch tier), its words placed in proportion to their letters.
 
 Piper runs offline from local files; noise scales are zero so the same text always gives
 the same audio. Each participant's colour (a pitch and formant shift of the *synthetic*
@@ -14,8 +24,10 @@ voice, harmless since it is not hers) keeps her distinct across the show.
 
 from __future__ import annotations
 
+import difflib
 import logging
-import re
+import os
+import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,11 +37,15 @@ from typing import Any
 
 import numpy as np
 import parselmouth
+import soundfile as sf
 from parselmouth.praat import call, run
 from scipy.signal import resample_poly
 
+from podcast import speech
+from podcast.errors import AudioError
 from publish.disguise import praat_change_gender
 from publish.voices import Voice
+from sessions.transcripts import is_non_speech
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +108,13 @@ def _coloured(audio: np.ndarray, native: int, colour_st: float, rate_hz: int) ->
 
 # Retell: her timing and melody.
 PAUSE_S = 0.15  # a gap this long between two of her words is a pause, kept as it is
-STRETCH_RANGE = (0.5, 2.5)  # a synthetic word is stretched at most this much, so it stays clear
+STRETCH_RANGE = (0.7, 1.8)  # a synthetic phrase is stretched at most this much, so it stays clear
 MIN_VOICED_FRAMES = 10  # fewer voiced frames in a line: the voice keeps its own melody there
 PITCH_STEP_S = 0.01
+PHONE_PITCH_AT = (10, 50, 90)  # MBROLA: her pitch given at these percents of each phone
 ANALYSIS_RATE_HZ = 16_000  # her pitch is measured at this rate (enough for 50-800 Hz)
-NON_SPEECH = re.compile(r"^[\[(*].+[\])*]$")  # "[laughs]", "(sighs)", "*laughter*"
 MARKER_MAX_S = 1.0
+QUIET_DB = 30.0  # her channel this far below its loud speech is not her speaking
 REFERENCE_TEXT = {
     "en": "My sister told us that the small kitchen was closed on Monday, and we laughed about it.",
     "fr": "Ma sœur nous a dit que la petite cuisine était fermée lundi, et nous en avons ri.",
@@ -166,12 +183,41 @@ def _her_melody(her: np.ndarray, her_rate: int, voice: Voice) -> tuple[np.ndarra
     return times, target
 
 
+def _tightened(
+    words: Sequence[tuple[float, float, str]], her: np.ndarray, her_rate: int
+) -> list[tuple[float, float, str]]:
+    """Her word times trimmed to where her channel has speech. The recogniser often counts a
+    pause into the word after it ("et" given 0.96 s, a 0.8 s pause and 0.1 s of "et"): a word
+    with a pause inside starts after it, and silence at a word's edges is not the word. Where
+    her channel is not quiet (another voice's bleed), the times stay as they are."""
+    hop = max(1, round(her_rate * PITCH_STEP_S))
+    frames = len(her) // hop
+    if frames < 2:
+        return list(words)
+    power = np.mean(np.asarray(her[: frames * hop], dtype=np.float64).reshape(frames, hop) ** 2, axis=1)
+    level = 10 * np.log10(power + 1e-12)
+    speaking = level > np.percentile(level, 95) - QUIET_DB
+    pause = round(PAUSE_S / PITCH_STEP_S)
+    out = []
+    for start, end, text in words:
+        first = int(start / PITCH_STEP_S)
+        heard = first + np.flatnonzero(speaking[first : int(np.ceil(end / PITCH_STEP_S))])
+        if len(heard) and not is_non_speech(text):
+            after_pause = np.flatnonzero(np.diff(heard) > pause)
+            if len(after_pause):
+                heard = heard[after_pause[-1] + 1 :]
+            if (heard[-1] + 1 - heard[0]) * PITCH_STEP_S >= 0.04:
+                start, end = float(heard[0] * PITCH_STEP_S), float((heard[-1] + 1) * PITCH_STEP_S)
+        out.append((start, end, text))
+    return out
+
+
 def _phrases(words: Sequence[tuple[float, float, str]]) -> list[list[tuple[float, float, str]]]:
     """Her words grouped between her pauses."""
     groups: list[list[tuple[float, float, str]]] = []
     for word in words:
         joined = groups and word[0] - groups[-1][-1][1] < PAUSE_S
-        if joined and not NON_SPEECH.match(word[2]) and not NON_SPEECH.match(groups[-1][-1][2]):
+        if joined and not is_non_speech(word[2]) and not is_non_speech(groups[-1][-1][2]):
             groups[-1].append(word)
         else:
             groups.append([word])
@@ -205,6 +251,7 @@ def retell(
     where each word was placed in it."""
     if not words:
         return np.zeros(0, dtype=np.float32), []
+    words = _tightened(words, her, her_rate)
     times, target = _her_melody(her, her_rate, voice)
     _median, _spread, floor, ceiling = _voice_melody(voice)
     origin = words[0][0]
@@ -214,9 +261,22 @@ def retell(
     cursor = 0.0
     for group in _phrases(words):
         start = max(group[0][0] - origin, cursor)
-        if NON_SPEECH.match(group[0][2]):
+        if is_non_speech(group[0][2]):
             native = native or _synthesise("a", voice)[1]
             sound_out = _marker(group[0][1] - group[0][0], native)
+        elif voice.kind == "mbrola":
+            said = _follow_phones(group, voice, times, target)
+            if said is None:  # nothing sayable: her words keep their times
+                placed += _placed(group, start, group[-1][1] - group[0][0])
+                continue
+            sound_out, native, spans = said
+            placed += [
+                Placed(round(start + a, 3), round(start + b, 3), w[2])
+                for (a, b), w in zip(spans, group, strict=True)
+            ]
+            pieces.append((start, sound_out))
+            cursor = start + len(sound_out) / native
+            continue
         else:
             audio, native = _synthesise(" ".join(w[2] for w in group), voice)
             audio = _trimmed(audio)
@@ -252,25 +312,22 @@ def _follow(
     floor: float,
     ceiling: float,
 ) -> np.ndarray:
-    """One stretch of synthetic speech given her word durations and her (normalised) melody.
+    """One stretch of a Piper voice's speech made as long as hers and given her (normalised)
+    melody word by word, by PSOLA.
 
     The synthetic words' boundaries are taken in proportion to their length in letters (the
-    stretch is read whole, so there is no other boundary to go by); each word is stretched to
-    her duration and given her pitch over that word."""
+    stretch is read whole, so there is no other boundary to go by)."""
     length = len(audio) / native
     weights = np.array([len(w[2]) + 1 for w in group], dtype=np.float64)
     bounds = np.concatenate([[0.0], np.cumsum(weights) / weights.sum() * length])
     sound = parselmouth.Sound(audio, sampling_frequency=native)
     manipulation = call(sound, "To Manipulation", PITCH_STEP_S, floor, ceiling)
     durations = call("Create DurationTier", "durations", 0.0, length)
+    call(durations, "Add point", 0.0, _phrase_stretch(group, length))
     pitches = call("Create PitchTier", "pitches", 0.0, length)
     points = 0
     for (start, end, _text), a, b in zip(group, bounds[:-1], bounds[1:], strict=True):
         span = max(end - start, 1e-3)
-        factor = float(np.clip(max(span, 0.05) / max(b - a, 1e-3), *STRETCH_RANGE))
-        edge = min(0.005, (b - a) / 4)
-        call(durations, "Add point", a + edge, factor)
-        call(durations, "Add point", b - edge, factor)
         inside = (times >= start) & (times <= end) & ~np.isnan(target)
         for moment, hertz in zip(times[inside], target[inside], strict=True):
             call(pitches, "Add point", a + (moment - start) / span * (b - a), float(hertz))
@@ -287,6 +344,136 @@ def _follow(
     return np.asarray(result.values[0], dtype=np.float64)
 
 
+def _phrase_stretch(group: Sequence[tuple[float, float, str]], synthetic_s: float) -> float:
+    """How much a synthetic phrase is stretched to last as long as hers (within STRETCH_RANGE)."""
+    hers = max(group[-1][1] - group[0][0], 0.05)
+    return float(np.clip(hers / max(synthetic_s, 1e-3), *STRETCH_RANGE))
+
+
+@dataclass
+class Phone:
+    """One line of MBROLA input: a phone, its duration, its pitch points (percent, Hz)."""
+
+    name: str
+    ms: float
+    pitch: list[tuple[float, float]]
+
+
+def _phones(text: str, voice: Voice) -> list[Phone]:
+    """The phones espeak-ng reads *text* as, for an MBROLA voice ("_" is a pause)."""
+    phones = []
+    for line in speech.phonemes(text, voice=voice.espeak_voice, env=_mbrola_env(voice)).splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith(";"):
+            continue
+        numbers = [float(x) for x in fields[2:]]
+        phones.append(
+            Phone(fields[0], float(fields[1]), list(zip(numbers[::2], numbers[1::2], strict=False)))
+        )
+    return phones
+
+
+def _words_of(phones: Sequence[Phone], words: Sequence[str], voice: Voice) -> list[int | None]:
+    """Which word each phone of a phrase belongs to (None for a pause).
+
+    Each word's own phones come from the words read as a list (a pause after each); the
+    phrase's phones are matched to them, and a phone the phrase adds (a liaison: "nous_z_avons")
+    goes with the word before it."""
+    alone = _phones(", ".join(words), voice)
+    groups: list[list[str]] = [[]]
+    for phone in alone:
+        if phone.name != "_":
+            groups[-1].append(phone.name)
+        elif groups[-1]:
+            groups.append([])
+    groups = [g for g in groups if g]
+    if len(groups) != len(words):  # a word read as nothing, or as two: each read by itself
+        groups = [[p.name for p in _phones(word, voice) if p.name != "_"] for word in words]
+    names = [name for g in groups for name in g]
+    owner = [k for k, g in enumerate(groups) for _name in g]
+    labels: list[int | None] = [None] * len(phones)
+    matcher = difflib.SequenceMatcher(a=[p.name for p in phones], b=names, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            labels[block.a + k] = owner[block.b + k]
+    first = next((label for label in labels if label is not None), 0)
+    last: int | None = None
+    for i, phone in enumerate(phones):
+        if phone.name == "_":
+            labels[i] = None
+            continue
+        if labels[i] is None or (last is not None and labels[i] < last):  # type: ignore[operator]
+            labels[i] = last if last is not None else first
+        last = labels[i]
+    return labels
+
+
+def _follow_phones(
+    group: Sequence[tuple[float, float, str]], voice: Voice, times: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, int, list[tuple[float, float]]] | None:
+    """One stretch of an MBROLA voice's speech, as long as hers and with her (normalised)
+    melody word by word, made by MBROLA itself from espeak-ng's phones with new durations and
+    pitch points. Returns the audio, its rate, and each word's span in it (None: nothing to say)."""
+    words = [w[2] for w in group]
+    phones = _phones(" ".join(words), voice)
+    while phones and phones[-1].name == "_":
+        phones.pop()
+    if not phones:
+        return None
+    labels = _words_of(phones, words, voice)
+    factor = _phrase_stretch(group, sum(p.ms for p in phones) / 1000)
+    for phone in phones:
+        phone.ms = max(1.0, round(phone.ms * factor))
+    spans: list[tuple[float, float]] = []
+    given: list[tuple[Phone, list[tuple[float, float]]]] = []
+    for k, (start, end, _text) in enumerate(group):
+        mine = [i for i, label in enumerate(labels) if label == k]
+        before = sum(p.ms for p in phones[: mine[0]]) if mine else (spans[-1][1] * 1000 if spans else 0.0)
+        length = sum(phones[i].ms for i in mine)
+        spans.append((before / 1000, (before + length) / 1000))
+        done = 0.0
+        for i in mine:
+            points = []
+            for percent in PHONE_PITCH_AT:
+                moment = start + (done + phones[i].ms * percent / 100) / max(length, 1.0) * (end - start)
+                index = round((moment - times[0]) / PITCH_STEP_S) if len(times) else -1
+                if 0 <= index < len(target) and not np.isnan(target[index]):
+                    points.append((float(percent), float(target[index])))
+            given.append((phones[i], points))
+            done += phones[i].ms
+    if sum(len(points) for _phone, points in given) >= 2:  # else the voice keeps its own melody
+        for phone in phones:
+            phone.pitch = []
+        for phone, points in given:
+            phone.pitch = points
+    audio, native = _run_mbrola(phones, voice)
+    audio = audio[: round(sum(p.ms for p in phones) / 1000 * native)]
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    return (audio * (0.9 / peak) if peak > 0 else audio), native, spans
+
+
+def _run_mbrola(phones: Sequence[Phone], voice: Voice) -> tuple[np.ndarray, int]:
+    """MBROLA's speech for these phones (float64, the database's rate)."""
+    lines = [f"{p.name} {p.ms:.0f} " + " ".join(f"{a:.0f} {h:.0f}" for a, h in p.pitch) for p in phones]
+    with tempfile.TemporaryDirectory(prefix="podcast-retell-") as folder:
+        source, wav = Path(folder) / "line.pho", Path(folder) / "line.wav"
+        source.write_text("\n".join([*lines, "_ 20", ""]), encoding="ascii", errors="replace")
+        # -e: a diphone the database lacks is skipped, as espeak-ng has MBROLA do.
+        result = subprocess.run(
+            [str(voice.mbrola_binary_dir / "mbrola"), "-e", str(voice.model), str(source), str(wav)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0 or not wav.exists():
+            raise AudioError(
+                f"MBROLA failed for voice {voice.name!r}: {result.stderr.strip()[-200:]}",
+                hint=f"Add the voice again: podcast voices add --mbrola {voice.model.name}",
+            )
+        audio, native = sf.read(str(wav), dtype="float64", always_2d=False)
+    return np.asarray(audio, dtype=np.float64), int(native)
+
+
 def _placed(group: Sequence[tuple[float, float, str]], start: float, length: float) -> list[Placed]:
     """The words of a stretch placed in the output: in proportion to her own durations."""
     total = max(group[-1][1] - group[0][0], 1e-3)
@@ -300,19 +487,19 @@ def _placed(group: Sequence[tuple[float, float, str]], start: float, length: flo
     ]
 
 
-def _mbrola(text: str, voice: Voice) -> tuple[np.ndarray, int]:
-    """An MBROLA diphone voice read through espeak-ng (deterministic), peak-normalised as
-    Piper's output is."""
-    import os
-
-    from podcast import speech
-
-    env = {
+def _mbrola_env(voice: Voice) -> dict[str, str]:
+    """espeak-ng's environment for an MBROLA voice: its data folder, and the mbrola program."""
+    return {
         **os.environ,
         "ESPEAK_DATA_PATH": str(voice.config),
         "PATH": f"{voice.mbrola_binary_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    audio, rate = speech.synthesize(text, voice=voice.espeak_voice, speed_wpm=150, env=env)
+
+
+def _mbrola(text: str, voice: Voice) -> tuple[np.ndarray, int]:
+    """An MBROLA diphone voice read through espeak-ng (deterministic), peak-normalised as
+    Piper's output is."""
+    audio, rate = speech.synthesize(text, voice=voice.espeak_voice, speed_wpm=150, env=_mbrola_env(voice))
     audio = audio.astype(np.float64)
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
     return (audio * (0.9 / peak) if peak > 0 else audio), rate

@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 LOW_CONFIDENCE = 0.5
+# A word that is not speech but a sound she made, kept in the transcript: "[laughs]",
+# "(sighs)", "*laughter*". A synthetic voice never reads it out: it becomes a neutral sound.
+NON_SPEECH = re.compile(r"^[\[(*].+[\])*]$")
+
+
+def is_non_speech(word: str) -> bool:
+    return bool(NON_SPEECH.match(word))
 
 
 @dataclass(frozen=True)
