@@ -215,9 +215,9 @@ def render(
         shown = redaction.redact_words([t for _s, _e, t in timed], spans)
         if choice.mode == "revoice":
             hidden = redaction.redacted_indexes(spans)
-            spoken = " ".join(t for i, (_s, _e, t) in enumerate(timed) if i not in hidden)
+            spoken = [t for i, (_s, _e, t) in enumerate(timed) if i not in hidden]
             voice = voices.get(choice.voice_for(utterance.language))
-            speech = revoice.speak(spoken, voice, choice.colour_st, RATE_HZ)
+            speech = revoice.read(spoken, voice, choice.colour_st, RATE_HZ)
             start = max(timed[0][0], cursor)
             first = int(start * RATE_HZ)
             out[first : first + len(speech)] += speech

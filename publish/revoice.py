@@ -83,6 +83,24 @@ def speak(text: str, voice: Voice, colour_st: float, rate_hz: int) -> np.ndarray
     return _coloured(audio, native, colour_st, rate_hz)
 
 
+def read(texts: Sequence[str], voice: Voice, colour_st: float, rate_hz: int) -> np.ndarray:
+    """Revoice: her words read in the voice's own manner, a bracketed laugh or sigh
+    ("[laughs]") as a short neutral sound, never read out. Without such a word, the same
+    audio as speak() of the words joined."""
+    parts: list[np.ndarray] = []
+    said: list[str] = []
+    for text in [*texts, None]:
+        if text is not None and not is_non_speech(text):
+            said.append(text)
+            continue
+        if said:
+            parts.append(speak(" ".join(said), voice, colour_st, rate_hz))
+            said = []
+        if text is not None:
+            parts.append(_marker(READ_MARKER_S, rate_hz).astype(np.float32))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+
 def _synthesise(text: str, voice: Voice) -> tuple[np.ndarray, int]:
     """The voice's own speech for *text* (float64, its native rate; empty for no speech)."""
     if not text.strip():
@@ -114,6 +132,7 @@ PITCH_STEP_S = 0.01
 PHONE_PITCH_AT = (10, 50, 90)  # MBROLA: her pitch given at these percents of each phone
 ANALYSIS_RATE_HZ = 16_000  # her pitch is measured at this rate (enough for 50-800 Hz)
 MARKER_MAX_S = 1.0
+READ_MARKER_S = 0.6  # revoice: a laugh or sigh in her words is a neutral sound this long
 QUIET_DB = 30.0  # her channel this far below its loud speech is not her speaking
 REFERENCE_TEXT = {
     "en": "My sister told us that the small kitchen was closed on Monday, and we laughed about it.",

@@ -296,3 +296,20 @@ def test_retell_says_her_words_at_her_times_without_her_sound(ws: Workspace, sid
     rendering.path.with_suffix(".json").unlink()
     again = anonymise.render(ws, extract, voices=VOICES, models=None)
     assert not again.cached and again.path.read_bytes() == data, "what the room heard is what is published"
+
+
+def test_only_a_revoiced_extract_with_a_laugh_in_it_is_agreed_again(ws: Workspace, sid: int) -> None:
+    from sessions import editing
+
+    _review(ws, sid)
+    extract = extracts.add(ws, sid, find="arrived in paris")
+    line = next(
+        u for u in extracts.utterances_in(transcripts.load(ws, sid), extract) if u.speaker == "Blessing"
+    )
+    speaker = line.speaker_id or ""
+    before = dict(fingerprint.content(ws, extract).settings)[speaker]
+    assert before == protection.digest(ws, speaker), "without a laugh: as before the change"
+    editing.set_text(ws, sid, line.key, line.text + " [laughs]")
+    transcripts.mark_reviewed(ws, sid)
+    after = dict(fingerprint.content(ws, extract).settings)[speaker]
+    assert after == before + ":marks-v2", "revoice no longer reads it out: other content"

@@ -223,3 +223,21 @@ def test_a_pause_counted_into_a_word_is_found_on_her_channel_unless_another_voic
     # A bracketed marker keeps its times.
     marker = [(0.0, 0.45, "we"), (0.45, 1.75, "[laughs]")]
     assert revoice._tightened(marker, said.astype(np.float32), RATE) == marker
+
+
+def test_revoice_never_reads_a_laugh_out_and_sounds_as_before_without_one(
+    recogniser: whisper.Recogniser,
+) -> None:
+    voice = _bundled()
+    plain = ["I", "told", "her", "the", "news"]
+    assert np.array_equal(
+        revoice.read(plain, voice, 0.0, RATE), revoice.speak(" ".join(plain), voice, 0.0, RATE)
+    )
+    laughing = ["I", "told", "her", "[laughs]", "the", "news"]
+    out = revoice.read(laughing, voice, 0.0, RATE)
+    first = revoice.speak("I told her", voice, 0.0, RATE)
+    marker = out[len(first) : len(first) + int(revoice.READ_MARKER_S * RATE)]
+    assert np.array_equal(out[: len(first)], first)
+    assert 0.005 < np.sqrt(np.mean(marker**2)) < 0.1, "a soft sound where she laughed"
+    back = _words(" ".join(w.text for w in _heard(recogniser, out)))
+    assert "laugh" not in back and "told" in back and "news" in back, back
