@@ -272,7 +272,6 @@ def retell(
         return np.zeros(0, dtype=np.float32), []
     words = _tightened(words, her, her_rate)
     times, target = _her_melody(her, her_rate, voice)
-    _median, _spread, floor, ceiling = _voice_melody(voice)
     origin = words[0][0]
     pieces: list[tuple[float, np.ndarray]] = []
     placed: list[Placed] = []
@@ -280,38 +279,48 @@ def retell(
     cursor = 0.0
     for group in _phrases(words):
         start = max(group[0][0] - origin, cursor)
-        if is_non_speech(group[0][2]):
-            native = native or _synthesise("a", voice)[1]
-            sound_out = _marker(group[0][1] - group[0][0], native)
-        elif voice.kind == "mbrola":
-            said = _follow_phones(group, voice, times, target)
-            if said is None:  # nothing sayable: her words keep their times
-                placed += _placed(group, start, group[-1][1] - group[0][0])
-                continue
-            sound_out, native, spans = said
-            placed += [
-                Placed(round(start + a, 3), round(start + b, 3), w[2])
-                for (a, b), w in zip(spans, group, strict=True)
-            ]
-            pieces.append((start, sound_out))
-            cursor = start + len(sound_out) / native
+        said = _say(group, voice, times, target, native)
+        if said is None:  # nothing sayable: her words keep their times
+            placed += _placed(group, start, group[-1][1] - group[0][0])
             continue
-        else:
-            audio, native = _synthesise(" ".join(w[2] for w in group), voice)
-            audio = _trimmed(audio)
-            if len(audio) < native * 0.03:  # nothing sayable: her words keep their times
-                placed += _placed(group, start, group[-1][1] - group[0][0])
-                continue
-            sound_out = _follow(audio, native, group, times, target, floor, ceiling)
-        length = len(sound_out) / native
+        sound_out, native, spans = said
         pieces.append((start, sound_out))
-        placed += _placed(group, start, length)
-        cursor = start + length
+        placed += [
+            Placed(round(start + a, 3), round(start + b, 3), w[2])
+            for (a, b), w in zip(spans, group, strict=True)
+        ]
+        cursor = start + len(sound_out) / native
     out = np.zeros(int((cursor + 0.05) * native) + 1)
     for start, piece in pieces:
         first = int(start * native)
         out[first : first + len(piece)] += piece[: len(out) - first]
     return _coloured(out, native, colour_st, rate_hz), placed
+
+
+def _say(
+    group: Sequence[tuple[float, float, str]],
+    voice: Voice,
+    times: np.ndarray,
+    target: np.ndarray,
+    native: int,
+) -> tuple[np.ndarray, int, list[tuple[float, float]]] | None:
+    """One stretch of hers said by the voice with her timing and melody: the audio, its rate,
+    and each word's span in it (None: nothing sayable). *native*: the voice's rate, if known."""
+    if is_non_speech(group[0][2]):
+        native = native or _synthesise("a", voice)[1]
+        marker = _marker(group[0][1] - group[0][0], native)
+        return marker, native, [(0.0, len(marker) / native)]
+    if voice.kind == "mbrola":
+        return _follow_phones(group, voice, times, target)
+    audio, native = _synthesise(" ".join(w[2] for w in group), voice)
+    audio = _trimmed(audio)
+    if len(audio) < native * 0.03:
+        return None
+    _median, _spread, floor, ceiling = _voice_melody(voice)
+    sound_out = _follow(audio, native, group, times, target, floor, ceiling)
+    # Each word where her melody was given to it.
+    bounds = _letter_bounds(group, len(sound_out) / native)
+    return sound_out, native, list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
 
 
 def _trimmed(audio: np.ndarray) -> np.ndarray:
@@ -337,8 +346,7 @@ def _follow(
     The synthetic words' boundaries are taken in proportion to their length in letters (the
     stretch is read whole, so there is no other boundary to go by)."""
     length = len(audio) / native
-    weights = np.array([len(w[2]) + 1 for w in group], dtype=np.float64)
-    bounds = np.concatenate([[0.0], np.cumsum(weights) / weights.sum() * length])
+    bounds = _letter_bounds(group, length)
     sound = parselmouth.Sound(audio, sampling_frequency=native)
     manipulation = call(sound, "To Manipulation", PITCH_STEP_S, floor, ceiling)
     durations = call("Create DurationTier", "durations", 0.0, length)
@@ -361,6 +369,13 @@ def _follow(
     finally:
         run("random_initializeSafelyAndUnpredictably ()")
     return np.asarray(result.values[0], dtype=np.float64)
+
+
+def _letter_bounds(group: Sequence[tuple[float, float, str]], length: float) -> np.ndarray:
+    """Word boundaries in a stretch of synthetic speech *length* s long, in proportion to the
+    words' letters (a Piper voice reads the stretch whole and says nothing of where words are)."""
+    weights = np.array([len(w[2]) + 1 for w in group], dtype=np.float64)
+    return np.concatenate([[0.0], np.cumsum(weights) / weights.sum() * length])
 
 
 def _phrase_stretch(group: Sequence[tuple[float, float, str]], synthetic_s: float) -> float:
