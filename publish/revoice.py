@@ -8,7 +8,7 @@ voice's). Her pauses are kept. Nothing of her audio is in the output: only the s
 pitch and her timing.
 
 Timing follows her phrase by phrase, not word by word: a transcript's word times are the
-recogniser's guesses (a pause is often counted into the word before it, a short word given
+recogniser's guesses (a pause is often counted into a word next to it, a short word given
 0.05 s), and stretching each word to them made French retell misheard twice as often as
 stretching the phrase (docs/privacy.md has the figures).
 
