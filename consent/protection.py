@@ -56,9 +56,9 @@ RECOMMENDED = "retell"
 # What `participant protect NAME retell` adds (docs/privacy.md).
 RETELL_NOTE = (
     "Retell keeps the shape of her melody and her timing, never her sound: voice-recognition "
-    "attacks were at 43-50 % equal error rate in our tests (50 % is chance), and an attacker "
-    "comparing melody and timing at 40-45 %; people who know her way of speaking well may "
-    "still notice it (docs/privacy.md)."
+    "attacks were at 40-50 % equal error rate in our tests (50 % is chance), and an attacker "
+    "comparing melody and timing at 33-39 %: her way of speaking can sometimes give her away, "
+    "and people who know it well may notice it (docs/privacy.md)."
 )
 
 # A spread of colours (semitones) for the synthetic voice, so each participant keeps a

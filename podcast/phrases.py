@@ -104,10 +104,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_doubt": "dotted underline: a word the computer was unsure of",
         "wb_language_doubt": "a dashed language (en ?): the computer was unsure which language it is",
         "more_retell": (
-            "In our tests, a voice-recognition program could not link the synthetic voice to you: "
-            "it was wrong 43-50 % of the time, nearly as often as tossing a coin (50 %). A program "
-            "that compares melody and rhythm was wrong 40-45 % of the time: nearly chance, but "
-            "people who know your way of speaking well may notice it."
+            "In our tests, a voice-recognition program was wrong 40-50 % of the time when it tried "
+            "to link the computer voice to you (tossing a coin is wrong 50 %). A program that "
+            "compares melody and rhythm was wrong only 33-39 % of the time: your way of speaking "
+            "can sometimes give you away, and people who know it well may notice it."
         ),
         "more_disguise": (
             "In our tests, a voice-recognition program that had your undisguised voice was wrong "
@@ -220,12 +220,11 @@ PHRASES: dict[str, dict[str, str]] = {
         "wb_doubt": "souligné en pointillés : un mot dont l'ordinateur n'était pas sûr",
         "wb_language_doubt": "une langue en pointillés (en ?) : l'ordinateur n'était pas sûr de la langue",
         "more_retell": (
-            "Dans nos essais, un programme de reconnaissance vocale n'a pas pu relier la voix "
-            "d'ordinateur à vous : il s'est trompé 43 à 50 % du temps, presque autant qu'à pile ou "
-            "face (50 %). Un programme qui compare la mélodie et le rythme s'est trompé 40 à 45 % "
-            "du temps : "
-            "presque le hasard, mais les personnes qui connaissent bien votre façon de parler "
-            "pourraient la remarquer."
+            "Dans nos essais, un programme de reconnaissance vocale s'est trompé 40 à 50 % du temps "
+            "en essayant de relier la voix d'ordinateur à vous (pile ou face se trompe 50 % du "
+            "temps). Un programme qui compare la mélodie et le rythme ne s'est trompé que 33 à 39 % "
+            "du temps : votre façon de parler peut parfois vous trahir, et les personnes qui la "
+            "connaissent bien pourraient la remarquer."
         ),
         "more_disguise": (
             "Dans nos essais, un programme de reconnaissance vocale qui avait votre voix non "
