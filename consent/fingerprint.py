@@ -106,10 +106,7 @@ def _setting(ws: Workspace, speaker: str, utterances: Sequence[transcripts.Utter
         read_by = ",".join(chosen.voice_for(u.language) for u in utterances if u.speaker_id == speaker)
         digest += ":read-by:" + hashlib.sha256(read_by.encode()).hexdigest()[:16]
     if chosen.mode == "revoice" and any(
-        transcripts.is_non_speech(word)
-        for u in utterances
-        if u.speaker_id == speaker
-        for word in u.text.split()
+        any(transcripts.non_speech(u.text.split())) for u in utterances if u.speaker_id == speaker
     ):
         # Revoice once read "[laughs]" out; it is now a neutral sound. Only such extracts are
         # other content (agreed again); every other revoiced extract sounds as it did.

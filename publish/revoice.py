@@ -45,7 +45,7 @@ from podcast import speech
 from podcast.errors import AudioError
 from publish.disguise import praat_change_gender
 from publish.voices import Voice
-from sessions.transcripts import is_non_speech
+from sessions.transcripts import non_speech
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +84,20 @@ def speak(text: str, voice: Voice, colour_st: float, rate_hz: int) -> np.ndarray
 
 
 def read(texts: Sequence[str], voice: Voice, colour_st: float, rate_hz: int) -> np.ndarray:
-    """Revoice: her words read in the voice's own manner, a bracketed laugh or sigh
-    ("[laughs]") as a short neutral sound, never read out. Without such a word, the same
-    audio as speak() of the words joined."""
+    """Revoice: her words read in the voice's own manner, a laugh or sigh in brackets
+    ("[laughs]", "[laughs softly]") as a short neutral sound, never read out. Without such a
+    sound, the same audio as speak() of the words joined."""
     parts: list[np.ndarray] = []
     said: list[str] = []
-    for text in [*texts, None]:
-        if text is not None and not is_non_speech(text):
+    sound = [*non_speech(texts), False]
+    for index, text in enumerate([*texts, None]):
+        if text is not None and not sound[index]:
             said.append(text)
             continue
         if said:
             parts.append(speak(" ".join(said), voice, colour_st, rate_hz))
             said = []
-        if text is not None:
+        if text is not None and (index == 0 or not sound[index - 1]):  # a sound begins
             parts.append(_marker(READ_MARKER_S, rate_hz).astype(np.float32))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
@@ -218,10 +219,10 @@ def _tightened(
     speaking = level > np.percentile(level, 95) - QUIET_DB
     pause = round(PAUSE_S / PITCH_STEP_S)
     out = []
-    for start, end, text in words:
+    for (start, end, text), sound in zip(words, non_speech([w[2] for w in words]), strict=True):
         first = int(start / PITCH_STEP_S)
         heard = first + np.flatnonzero(speaking[first : int(np.ceil(end / PITCH_STEP_S))])
-        if len(heard) and not is_non_speech(text):
+        if len(heard) and not sound:
             after_pause = np.flatnonzero(np.diff(heard) > pause)
             if len(after_pause):
                 heard = heard[after_pause[-1] + 1 :]
@@ -231,15 +232,15 @@ def _tightened(
     return out
 
 
-def _phrases(words: Sequence[tuple[float, float, str]]) -> list[list[tuple[float, float, str]]]:
-    """Her words grouped between her pauses."""
-    groups: list[list[tuple[float, float, str]]] = []
-    for word in words:
-        joined = groups and word[0] - groups[-1][-1][1] < PAUSE_S
-        if joined and not is_non_speech(word[2]) and not is_non_speech(groups[-1][-1][2]):
-            groups[-1].append(word)
+def _phrases(words: Sequence[tuple[float, float, str]]) -> list[tuple[list[tuple[float, float, str]], bool]]:
+    """Her words grouped between her pauses, a sound in brackets ("[laughs softly]") a group of
+    its own; each group with whether it is such a sound."""
+    groups: list[tuple[list[tuple[float, float, str]], bool]] = []
+    for word, sound in zip(words, non_speech([w[2] for w in words]), strict=True):
+        if groups and groups[-1][1] == sound and (sound or word[0] - groups[-1][0][-1][1] < PAUSE_S):
+            groups[-1][0].append(word)
         else:
-            groups.append([word])
+            groups.append(([word], sound))
     return groups
 
 
@@ -277,9 +278,9 @@ def retell(
     placed: list[Placed] = []
     native = 0
     cursor = 0.0
-    for group in _phrases(words):
+    for group, sound in _phrases(words):
         start = max(group[0][0] - origin, cursor)
-        said = _say(group, voice, times, target, native)
+        said = _say(group, sound, voice, times, target, native)
         if said is None:  # nothing sayable: her words keep their times
             placed += _placed(group, start, group[-1][1] - group[0][0])
             continue
@@ -299,17 +300,20 @@ def retell(
 
 def _say(
     group: Sequence[tuple[float, float, str]],
+    sound: bool,
     voice: Voice,
     times: np.ndarray,
     target: np.ndarray,
     native: int,
 ) -> tuple[np.ndarray, int, list[tuple[float, float]]] | None:
     """One stretch of hers said by the voice with her timing and melody: the audio, its rate,
-    and each word's span in it (None: nothing sayable). *native*: the voice's rate, if known."""
-    if is_non_speech(group[0][2]):
+    and each word's span in it (None: nothing sayable). *sound*: the group is a laugh or sigh in
+    brackets, said as a neutral marker. *native*: the voice's rate, if known."""
+    if sound:
         native = native or _synthesise("a", voice)[1]
-        marker = _marker(group[0][1] - group[0][0], native)
-        return marker, native, [(0.0, len(marker) / native)]
+        marker = _marker(group[-1][1] - group[0][0], native)
+        spans = [(p.start_s, p.end_s) for p in _placed(group, 0.0, len(marker) / native)]
+        return marker, native, spans
     if voice.kind == "mbrola":
         return _follow_phones(group, voice, times, target)
     audio, native = _synthesise(" ".join(w[2] for w in group), voice)

@@ -10,7 +10,7 @@ import difflib
 import logging
 import re
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from consent import participants
@@ -26,13 +26,28 @@ log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 LOW_CONFIDENCE = 0.5
-# A word that is not speech but a sound she made, kept in the transcript: "[laughs]",
-# "(sighs)", "*laughter*". A synthetic voice never reads it out: it becomes a neutral sound.
-NON_SPEECH = re.compile(r"^[\[(*].+[\])*]$")
+# A sound she made, kept in the transcript in brackets: "[laughs]", "(sighs)", "*laughter*", or
+# over a few words, "[laughs softly]". A synthetic voice never reads it out: it becomes a
+# neutral sound.
+_CLOSES = {"[": "]", "(": ")", "*": "*"}
+MAX_SOUND_WORDS = 6
 
 
-def is_non_speech(word: str) -> bool:
-    return bool(NON_SPEECH.match(word))
+def non_speech(words: Sequence[str]) -> list[bool]:
+    """For each word, whether it is part of a sound written in brackets, not speech."""
+    flags = [False] * len(words)
+    index = 0
+    while index < len(words):
+        close = _CLOSES.get(words[index][:1])
+        if close:
+            for last in range(index, min(len(words), index + MAX_SOUND_WORDS)):
+                tail = words[last].rstrip(".,;:!?")
+                if tail.endswith(close) and (last > index or len(tail) > 1):
+                    flags[index : last + 1] = [True] * (last + 1 - index)
+                    index = last
+                    break
+        index += 1
+    return flags
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,12 @@ def test_a_laugh_is_a_neutral_marker_not_her_sound_and_not_read_out(recogniser: 
     assert np.allclose(piece[: len(theirs)], theirs[: len(piece)], atol=1e-4)
     back = _words(" ".join(w.text for w in _heard(recogniser, out)))
     assert "laugh" not in back and "news" in back
+    # A sound written over two words is one marker over both, neither read out.
+    softly = [*words, (end + 0.3, end + 0.7, "[laughs"), (end + 0.7, end + 1.1, "softly]")]
+    out_softly, placed_softly = revoice.retell(softly, her, RATE, _bundled(), 0.0, RATE)
+    assert [p.text for p in placed_softly[-2:]] == ["[laughs", "softly]"]
+    assert placed_softly[-2].start_s == marker.start_s and placed_softly[-1].end_s == marker.end_s
+    assert np.array_equal(out_softly, out)
 
 
 FRENCH_SAID = "Hier nous avons parlé avec nos voisines et tout le monde était content"
@@ -241,3 +247,6 @@ def test_revoice_never_reads_a_laugh_out_and_sounds_as_before_without_one(
     assert 0.005 < np.sqrt(np.mean(marker**2)) < 0.1, "a soft sound where she laughed"
     back = _words(" ".join(w.text for w in _heard(recogniser, out)))
     assert "laugh" not in back and "told" in back and "news" in back, back
+    # Over two words: one sound, neither word read out.
+    softly = revoice.read(["I", "told", "her", "[laughs", "softly]", "the", "news"], voice, 0.0, RATE)
+    assert np.array_equal(softly, out)

@@ -116,3 +116,18 @@ def test_an_edit_with_no_line_left_is_refused(ws: Workspace, sid: int) -> None:
     with pytest.raises(InvalidInputError, match="no line left"):
         transcripts.apply_edit(ws, sid, "# only comments\n\n")
     assert len(transcripts.load(ws, sid).utterances) == 3
+
+
+def test_a_sound_in_brackets_is_not_speech_over_one_word_or_a_few() -> None:
+    from sessions.transcripts import non_speech
+
+    said = "I told her [laughs softly] and then (sighs). *laughter* she said [ok yes"
+    words = said.split(" ")
+    assert [w for w, sound in zip(words, non_speech(words), strict=True) if sound] == [
+        "[laughs",
+        "softly]",
+        "(sighs).",
+        "*laughter*",
+    ], "an unclosed bracket is read as words"
+    assert non_speech(["[" + "word"] + ["more"] * 8 + ["end]"]) == [False] * 10, "too long to be a sound"
+    assert non_speech([]) == []
