@@ -1,4 +1,5 @@
-"""The one wrapper around espeak-ng: synthetic speech for the demo and the tests."""
+"""The one wrapper around espeak-ng: synthetic speech for the demo and the tests, and the
+speech and phones of MBROLA voices (revoice and retell)."""
 
 from __future__ import annotations
 

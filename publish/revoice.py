@@ -437,12 +437,13 @@ def _words_of(phones: Sequence[Phone], words: Sequence[str], voice: Voice) -> li
     first = next((label for label in labels if label is not None), 0)
     last: int | None = None
     for i, phone in enumerate(phones):
+        label = labels[i]
         if phone.name == "_":
             labels[i] = None
             continue
-        if labels[i] is None or (last is not None and labels[i] < last):  # type: ignore[operator]
-            labels[i] = last if last is not None else first
-        last = labels[i]
+        if label is None or (last is not None and label < last):
+            label = last if last is not None else first
+        labels[i] = last = label
     return labels
 
 

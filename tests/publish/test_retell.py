@@ -250,3 +250,17 @@ def test_revoice_never_reads_a_laugh_out_and_sounds_as_before_without_one(
     # Over two words: one sound, neither word read out.
     softly = revoice.read(["I", "told", "her", "[laughs", "softly]", "the", "news"], voice, 0.0, RATE)
     assert np.array_equal(softly, out)
+
+
+def test_an_mbrola_voice_whose_database_is_gone_fails_with_a_hint(
+    french_voice: Voice, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from podcast.errors import AudioError
+
+    gone = replace(french_voice, model=tmp_path / "moved" / "fr1")
+    her = np.zeros(RATE, dtype=np.float32)
+    with pytest.raises(AudioError) as info:
+        revoice.retell([(0.1, 0.5, "bonjour")], her, RATE, gone, 0.0, RATE)
+    assert "MBROLA failed" in info.value.message and "voices add --mbrola fr1" in (info.value.hint or "")
